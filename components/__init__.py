@@ -1,0 +1,5 @@
+"""One ComponentResource per part of the hub; each takes typed Args and never reads config itself."""
+
+from .hub import Hub, HubArgs
+
+__all__ = ["Hub", "HubArgs"]

@@ -1,0 +1,622 @@
+"""Everything a hub admin decides, as one validated, frozen model (`HubConfig`).
+
+The stack config holds it under the single key `hubstack:hub`, so every error path (`hub.profiles[1].memory.limit`)
+is also the path for `pulumi config set --path`. Keys are camelCase like the rest of Pulumi and z2jh config.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from .errors import RuleViolation
+from .flavors import JETSTREAM2_FLAVORS
+from .quantities import MEMORY_HINT, format_bytes, memory_bytes, normalize_memory
+
+SECRET_PLACEHOLDER = "[secret]"
+DEFAULT_K3S_VERSION = "v1.33.5+k3s1"
+# Chart versions the renderers were validated against (schemas in ../shared/upstream/).
+DEFAULT_JUPYTERHUB_CHART = "4.4.0"
+DEFAULT_CERT_MANAGER_CHART = "v1.21.1"
+# Let's Encrypt refuses a common name of 64 characters or more.
+MAX_HOSTNAME_LENGTH = 63
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=False,
+        use_attribute_docstrings=False,
+    )
+
+
+# ----------------------------------------------------------------------------------------------- field types
+
+
+def _secret_is_set(value: Optional[SecretStr], info: ValidationInfo) -> SecretStr:
+    context = info.context or {}
+    if value is not None and value.get_secret_value():
+        if context.get("plaintext_secrets"):
+            raise RuleViolation(
+                "",
+                "is a secret but stands in plain text in the stack file: remove it and run "
+                "`pulumi config set --secret --path '{path}' <value>`",
+            )
+        return value
+    # The offline plan runs without the stack's secrets: a placeholder stands in, never a real value.
+    if context.get("offline"):
+        return SecretStr(SECRET_PLACEHOLDER)
+    raise RuleViolation("", "is a secret and is not set: run `pulumi config set --secret --path '{path}' <value>`")
+
+
+Secret = Annotated[
+    Optional[SecretStr],
+    AfterValidator(_secret_is_set),
+    Field(validate_default=True, description="A secret: set it with `pulumi config set --secret --path <key>`."),
+]
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _dns_name(value: str) -> str:
+    value = value.rstrip(".").lower()
+    bad = [label for label in value.split(".") if not _DNS_LABEL.match(label)]
+    if bad:
+        raise ValueError(
+            f"{value!r} is not a DNS name: label {bad[0]!r} must be 1-63 characters of a-z, 0-9 and '-', "
+            "not starting or ending with '-'"
+        )
+    return value
+
+
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+HubName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$",
+        description="Lowercase letters, digits and '-', 2-40 characters, starting with a letter.",
+    ),
+]
+MemorySize = Annotated[str, AfterValidator(normalize_memory), Field(description=MEMORY_HINT)]
+KubeQuantity = Annotated[
+    str,
+    Field(pattern=r"^[1-9]\d*(Ki|Mi|Gi|Ti)$", description="A Kubernetes storage size such as 10Gi."),
+]
+
+
+def _cpu_number(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\d+m", value):
+        raise ValueError(f"{value!r}: write CPUs as a number, {int(value[:-1]) / 1000:g} for {value}")
+    return value
+
+
+Cpu = Annotated[
+    float,
+    BeforeValidator(_cpu_number),
+    Field(gt=0, le=512, description="CPU cores, a number such as 0.5 or 2 (not '500m')."),
+]
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as error:
+        if "host bits set" in str(error):
+            suggestion = ipaddress.ip_network(value, strict=False)
+            raise ValueError(f"{value!r} has host bits set: did you mean {suggestion}?") from None
+        raise ValueError(f"{value!r} is not a CIDR such as 192.0.2.0/24 or 2001:db8::/32") from None
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def _ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address such as 149.165.150.10") from None
+
+
+IPv4 = Annotated[str, AfterValidator(_ipv4)]
+
+
+def _absolute_path(value: str) -> str:
+    if not value.startswith("/") or "//" in value or value.rstrip("/") != value or "/../" in f"{value}/":
+        raise ValueError(f"{value!r} must be an absolute path such as /share/data (no trailing '/', no '..')")
+    return value
+
+
+AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
+HttpsUrl = Annotated[str, Field(pattern=r"^https://[^\s/]+(/\S*)?$", description="An https:// URL.")]
+
+
+# ----------------------------------------------------------------------------------------------------- cloud
+
+
+class Flavor(Model):
+    vcpus: int = Field(ge=1, description="Virtual CPUs of the flavor.")
+    ram_gb: float = Field(gt=0, description="RAM in GiB (OpenStack's flavor RAM in MiB / 1024).")
+    disk_gb: int = Field(ge=0, description="Local root disk in GB (0 for volume-only flavors).")
+    gpus: int = Field(0, ge=0, description="GPUs (or GPU slices) of the flavor.")
+
+
+class Cloud(Model):
+    external_network: str = Field("public", min_length=1, description="The external network (floating IP pool).")
+    image: str = Field("Featured-Ubuntu24", min_length=1, description="Glance image name of every server.")
+    image_min_disk_gb: int = Field(20, ge=1, description="The image's minimum disk (Glance min_disk), in GB.")
+    availability_zone: str = Field("nova", min_length=1, description="Availability zone of servers and volumes.")
+    network_cidr: Cidr = Field("10.42.255.0/24", description="CIDR of the hub's private subnet.")
+    admin_cidrs: list[Cidr] = Field(
+        min_length=1, description="Who may reach SSH (22) and the Kubernetes API (6443), as CIDRs."
+    )
+    allow_admin_from_anywhere: bool = Field(
+        False, description="Opt-in that allows 0.0.0.0/0 or ::/0 in adminCidrs (SSH and API open to the world)."
+    )
+    flavors: dict[str, Flavor] = Field(
+        default_factory=dict,
+        description="Extra flavors (or replacements of built-in Jetstream2 m3.* and g3.* ones) by name.",
+    )
+
+    @model_validator(mode="after")
+    def _world_needs_opt_in(self) -> "Cloud":
+        for index, cidr in enumerate(self.admin_cidrs):
+            if ipaddress.ip_network(cidr).prefixlen == 0 and not self.allow_admin_from_anywhere:
+                raise RuleViolation(
+                    f"adminCidrs.{index}",
+                    f"{cidr} opens SSH and the Kubernetes API to the whole internet; give your own network's "
+                    "CIDR, or set hub.cloud.allowAdminFromAnywhere: true to accept that",
+                )
+        if ipaddress.ip_network(self.network_cidr).version != 4:
+            raise RuleViolation("networkCidr", "must be an IPv4 CIDR such as 10.42.255.0/24")
+        return self
+
+    @property
+    def flavor_catalog(self) -> dict[str, Flavor]:
+        builtin = {name: Flavor.model_validate(spec) for name, spec in JETSTREAM2_FLAVORS.items()}
+        return {**builtin, **self.flavors}
+
+
+# --------------------------------------------------------------------------------------------------- cluster
+
+_SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]+( .*)?$")
+
+
+def _ssh_public_key(value: str) -> str:
+    value = value.strip()
+    if not _SSH_KEY.match(value):
+        raise ValueError("is not an OpenSSH public key line such as 'ssh-ed25519 AAAA... you@example.org'")
+    return value
+
+
+class Cluster(Model):
+    k3s_version: str = Field(
+        DEFAULT_K3S_VERSION,
+        alias="k3sVersion",
+        pattern=r"^v1\.\d+\.\d+\+k3s\d+$", description="k3s release, e.g. v1.33.5+k3s1."
+    )
+    control_plane_flavor: str = Field("m3.medium", description="Flavor of the control-plane server.")
+    worker_flavor: str = Field("m3.medium", description="Flavor of every worker (where user servers run).")
+    worker_count: int = Field(1, ge=0, le=50, description="Number of workers; user servers run only on workers.")
+    root_disk_gb: int = Field(60, ge=10, le=2000, description="Root disk of every server (boot from volume), GB.")
+    ssh_public_keys: list[Annotated[str, AfterValidator(_ssh_public_key)]] = Field(
+        default_factory=list, description="Admins' OpenSSH public keys, added to every server for humans."
+    )
+
+    @property
+    def kubernetes_version(self) -> str:
+        return self.k3s_version[1:].split("+", 1)[0]
+
+
+class FloatingIp(Model):
+    address: Optional[IPv4] = Field(None, description="Adopt this existing floating IP instead of allocating one.")
+    pool: Optional[str] = Field(None, description="Pool to allocate from; default: hub.cloud.externalNetwork.")
+    keep_on_teardown: bool = Field(
+        True, description="Keep the address when the stack is destroyed, so the DNS name survives a rebuild."
+    )
+
+
+class SharedData(Model):
+    size_gb: int = Field(ge=1, le=100_000, description="Size of the NFS data volume (Cinder), GiB.")
+    server: Literal["control-plane", "dedicated"] = Field(
+        "control-plane", description="Which server exports the share: the control plane or a server of its own."
+    )
+    server_flavor: Optional[str] = Field(None, description="Flavor of the dedicated NFS server.")
+    mount_path: AbsolutePath = Field("/share/data", description="Where user servers see the shared data.")
+    read_only: bool = Field(True, description="Read-only for users; hub admins can always write.")
+
+    @model_validator(mode="after")
+    def _dedicated_needs_flavor(self) -> "SharedData":
+        if self.server == "dedicated" and not self.server_flavor:
+            raise RuleViolation("serverFlavor", "is required when server is 'dedicated'")
+        if self.server == "control-plane" and self.server_flavor:
+            raise RuleViolation("serverFlavor", "applies only to server: dedicated (the control plane has its own)")
+        return self
+
+
+class CinderHomes(Model):
+    type: Literal["cinder"] = "cinder"
+    capacity: KubeQuantity = Field("10Gi", description="Size of each user's Cinder volume, e.g. 10Gi.")
+    storage_class: DnsName = Field("cinder-retain", description="Name of the storage class (reclaim: Retain).")
+
+
+class NfsHomes(Model):
+    type: Literal["nfs"]
+
+
+UserStorage = Annotated[Union[CinderHomes, NfsHomes], Field(discriminator="type")]
+
+
+# ------------------------------------------------------------------------------------------------------- tls
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+class LetsEncrypt(Model):
+    type: Literal["letsencrypt"]
+    email: Annotated[str, AfterValidator(_email)] = Field(description="Contact for Let's Encrypt expiry notices.")
+    environment: Literal["staging", "production"] = Field(
+        "production", description="staging gives untrusted test certificates without rate limits."
+    )
+
+
+class ManualTls(Model):
+    type: Literal["manual"]
+    certificate: str = Field(description="PEM certificate chain: the server's, then intermediates (no root).")
+    key: Secret = None
+
+    @model_validator(mode="after")
+    def _pem(self) -> "ManualTls":
+        if "-----BEGIN CERTIFICATE-----" not in self.certificate:
+            raise RuleViolation("certificate", "must be a PEM certificate chain (-----BEGIN CERTIFICATE-----)")
+        return self
+
+
+class NoTls(Model):
+    type: Literal["none"]
+    allow_insecure: bool = Field(False, description="Opt-in for plain HTTP: logins and tokens travel unencrypted.")
+
+    @model_validator(mode="after")
+    def _opt_in(self) -> "NoTls":
+        if not self.allow_insecure:
+            raise RuleViolation(
+                "allowInsecure", "must be true to serve the hub without TLS; use type: letsencrypt otherwise"
+            )
+        return self
+
+
+Tls = Annotated[Union[LetsEncrypt, ManualTls, NoTls], Field(discriminator="type")]
+
+
+# ------------------------------------------------------------------------------------------------------ auth
+
+
+class AuthBase(Model):
+    admin_users: list[str] = Field(default_factory=list, description="Usernames that are hub admins.")
+    allowed_users: list[str] = Field(default_factory=list, description="Usernames allowed to log in.")
+    allow_all: bool = Field(False, description="Let everyone who can log in with the provider use the hub.")
+
+    def _who_may_log_in(self) -> list[str]:
+        return [*self.admin_users, *self.allowed_users]
+
+    @model_validator(mode="after")
+    def _someone_may_log_in(self) -> "AuthBase":
+        if not self.allow_all and not self._who_may_log_in():
+            raise RuleViolation(
+                "allowedUsers",
+                "nobody could log in: list allowedUsers or adminUsers (or an allow rule of the provider), "
+                "or set allowAll: true",
+            )
+        return self
+
+
+class OAuthBase(AuthBase):
+    client_id: str = Field(min_length=1, description="OAuth client ID of the app registered for this hub.")
+    client_secret: Secret = None
+
+
+class GitHubAuth(OAuthBase):
+    type: Literal["github"]
+    allowed_organizations: list[str] = Field(
+        default_factory=list, description="GitHub organizations (or org:team) whose members may log in."
+    )
+
+    def _who_may_log_in(self) -> list[str]:
+        return [*super()._who_may_log_in(), *self.allowed_organizations]
+
+
+class GlobusAuth(OAuthBase):
+    type: Literal["globus"]
+    identity_provider: Optional[str] = Field(
+        None, description="Restrict logins to this identity provider's domain, e.g. access-ci.org."
+    )
+
+
+class AzureAdAuth(OAuthBase):
+    type: Literal["azuread"]
+    tenant_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$", description="Directory (tenant) ID, a UUID.")
+    username_claim: Literal["upn", "oid", "preferred_username"] = Field(
+        "upn",
+        description="Claim used as username: upn (readable) or oid (immutable). Never 'name', which is "
+        "mutable and not unique.",
+    )
+
+
+class OidcAuth(OAuthBase):
+    type: Literal["oidc"]
+    login_service: str = Field("OpenID Connect", description="Text of the login button, e.g. CILogon.")
+    authorize_url: HttpsUrl = Field(description="Authorization endpoint.")
+    token_url: HttpsUrl = Field(description="Token endpoint.")
+    userdata_url: HttpsUrl = Field(description="Userinfo endpoint.")
+    username_claim: str = Field("sub", min_length=1, description="Claim used as username, e.g. email or sub.")
+    scope: list[str] = Field(["openid", "email", "profile"], min_length=1, description="OAuth scopes.")
+
+
+class DummyAuth(AuthBase):
+    type: Literal["dummy"]
+    allow_dummy: bool = Field(False, description="Opt-in: anyone who knows the shared password logs in as anyone.")
+    password: Optional[SecretStr] = Field(None, description="Shared password (a secret); none: any password.")
+
+    @model_validator(mode="after")
+    def _opt_in(self) -> "DummyAuth":
+        if not self.allow_dummy:
+            raise RuleViolation("allowDummy", "must be true to use the dummy authenticator (test hubs only)")
+        return self
+
+
+Auth = Annotated[
+    Union[GitHubAuth, GlobusAuth, AzureAdAuth, OidcAuth, DummyAuth], Field(discriminator="type")
+]
+
+
+# --------------------------------------------------------------------------------------- single-user servers
+
+
+class Image(Model):
+    name: str = Field(
+        pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$",
+        description="Image repository without tag, e.g. quay.io/jupyter/scipy-notebook.",
+    )
+    tag: str = Field(
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        description="An immutable tag such as 2025-10-20 or a date+commit tag; 'latest' is refused.",
+    )
+
+    @model_validator(mode="after")
+    def _pinned(self) -> "Image":
+        if self.tag == "latest":
+            raise RuleViolation("tag", "'latest' moves under your users: pin a dated or versioned tag")
+        return self
+
+
+class CpuResources(Model):
+    guarantee: Optional[Cpu] = None
+    limit: Optional[Cpu] = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "CpuResources":
+        if self.guarantee is not None and self.limit is not None and self.guarantee > self.limit:
+            raise RuleViolation("limit", f"{self.limit:g} is below the guarantee {self.guarantee:g}; raise it")
+        return self
+
+
+class MemoryResources(Model):
+    guarantee: Optional[MemorySize] = None
+    limit: Optional[MemorySize] = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "MemoryResources":
+        if self.guarantee and self.limit and memory_bytes(self.guarantee) > memory_bytes(self.limit):
+            raise RuleViolation("limit", f"{self.limit} is below the guarantee {self.guarantee}; raise it")
+        return self
+
+
+class GitPuller(Model):
+    repository: HttpsUrl = Field(description="Git repository pulled into each user's home when a server starts.")
+    branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]+$", description="Branch to pull.")
+    directory: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="Directory in the home to pull into.")
+
+
+class Singleuser(Model):
+    image: Image
+    default_url: str = Field("/lab", pattern=r"^/\S*$", description="Where users land, e.g. /lab.")
+    start_timeout: int = Field(600, ge=30, le=3600, description="Seconds a server may take to start.")
+    extra_env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
+        default_factory=dict, description="Extra environment variables of every user server."
+    )
+    cpu: CpuResources = Field(CpuResources(guarantee=0.5, limit=2), description="CPU guarantee and limit.")
+    memory: MemoryResources = Field(
+        MemoryResources(guarantee="1G", limit="2G"), description="Memory guarantee and limit."
+    )
+    git_puller: Optional[GitPuller] = Field(None, description="nbgitpuller of a repository at start.")
+    post_start: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="Shell commands run in each user server after it starts."
+    )
+
+
+class Profile(Model):
+    display_name: str = Field(min_length=1, description="Name users choose from.")
+    description: str = Field("", description="One line under the name.")
+    default: bool = Field(False, description="Preselected profile (at most one).")
+    cpu: Optional[CpuResources] = Field(None, description="Overrides hub.singleuser.cpu.")
+    memory: Optional[MemoryResources] = Field(None, description="Overrides hub.singleuser.memory.")
+    image: Optional[Image] = Field(None, description="Overrides hub.singleuser.image.")
+
+
+class Culling(Model):
+    enabled: bool = Field(True, description="Stop idle user servers.")
+    timeout: int = Field(3600, ge=60, description="Seconds of inactivity before a server is stopped.")
+    every: int = Field(600, ge=10, description="Seconds between checks.")
+    max_age: int = Field(0, ge=0, description="Stop servers older than this many seconds (0: no limit).")
+
+
+class Charts(Model):
+    jupyterhub: str = Field(DEFAULT_JUPYTERHUB_CHART, pattern=r"^\d+\.\d+\.\d+(-[\w.]+)?$")
+    cert_manager: str = Field(DEFAULT_CERT_MANAGER_CHART, pattern=r"^v\d+\.\d+\.\d+$")
+
+
+# ------------------------------------------------------------------------------------------------------ root
+
+
+class HubConfig(Model):
+    """One hub: everything under the stack config key `hubstack:hub`."""
+
+    name: HubName = Field(description="Names the servers and, with domain, the hostname.")
+    domain: Optional[DnsName] = Field(
+        None, description="DNS zone: hostname = <name>.<domain> (Jetstream2: <project>.projects.jetstream-cloud.org)."
+    )
+    fqdn: Optional[DnsName] = Field(None, description="Explicit hostname instead of <name>.<domain>.")
+    cloud: Cloud
+    cluster: Cluster = Field(default_factory=Cluster)
+    floating_ip: FloatingIp = Field(default_factory=FloatingIp)
+    shared_data: Optional[SharedData] = Field(None, description="The NFS share; none: no shared data.")
+    user_storage: UserStorage = Field(default_factory=CinderHomes, description="Where user homes live.")
+    tls: Tls
+    auth: Auth
+    singleuser: Singleuser
+    profiles: list[Profile] = Field(default_factory=list, description="Server options users choose from.")
+    culling: Culling = Field(default_factory=Culling)
+    charts: Charts = Field(default_factory=Charts)
+
+    @property
+    def hostname(self) -> str:
+        return self.fqdn or f"{self.name}.{self.domain}"
+
+    @property
+    def url(self) -> str:
+        scheme = "http" if isinstance(self.tls, NoTls) else "https"
+        return f"{scheme}://{self.hostname}"
+
+    @property
+    def oauth_callback_url(self) -> str:
+        return f"{self.url}/hub/oauth_callback"
+
+    @property
+    def worker_flavor(self) -> Flavor:
+        return self.cloud.flavor_catalog[self.cluster.worker_flavor]
+
+    @property
+    def homes_on_nfs(self) -> bool:
+        return isinstance(self.user_storage, NfsHomes)
+
+    @model_validator(mode="after")
+    def _hostname(self) -> "HubConfig":
+        if (self.domain is None) == (self.fqdn is None):
+            raise RuleViolation("domain", "give exactly one of domain (hostname = <name>.<domain>) or fqdn")
+        key = "fqdn" if self.fqdn else "domain"
+        _dns_name(self.hostname)
+        if len(self.hostname) > MAX_HOSTNAME_LENGTH:
+            raise RuleViolation(
+                key,
+                f"hostname {self.hostname!r} is {len(self.hostname)} characters; Let's Encrypt needs at most "
+                f"{MAX_HOSTNAME_LENGTH}: shorten it by {len(self.hostname) - MAX_HOSTNAME_LENGTH}",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _flavors_known(self) -> "HubConfig":
+        catalog = self.cloud.flavor_catalog
+        used = {
+            "cluster.controlPlaneFlavor": self.cluster.control_plane_flavor,
+            "cluster.workerFlavor": self.cluster.worker_flavor,
+        }
+        if self.shared_data and self.shared_data.server_flavor:
+            used["sharedData.serverFlavor"] = self.shared_data.server_flavor
+        for key, flavor in used.items():
+            if flavor not in catalog:
+                raise RuleViolation(
+                    key,
+                    f"unknown flavor {flavor!r}: add it under hub.cloud.flavors or use one of {', '.join(catalog)}",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _cluster_can_run_users(self) -> "HubConfig":
+        if self.cluster.worker_count == 0:
+            raise RuleViolation(
+                "cluster.workerCount", "must be at least 1: user servers run only on workers (tainted for users)"
+            )
+        if self.cluster.root_disk_gb < self.cloud.image_min_disk_gb:
+            raise RuleViolation(
+                "cluster.rootDiskGb",
+                f"{self.cluster.root_disk_gb} GB is smaller than the image's minimum disk "
+                f"({self.cloud.image_min_disk_gb} GB, hub.cloud.imageMinDiskGb)",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _storage_has_share(self) -> "HubConfig":
+        if self.homes_on_nfs and self.shared_data is None:
+            raise RuleViolation(
+                "userStorage.type", "nfs puts homes on the NFS share: configure hub.sharedData, or use type: cinder"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _profiles_fit(self) -> "HubConfig":
+        defaults = [index for index, profile in enumerate(self.profiles) if profile.default]
+        if len(defaults) > 1:
+            raise RuleViolation(
+                f"profiles.{defaults[1]}.default",
+                f"only one profile may be the default; profiles[{defaults[0]}] already is",
+            )
+        self._fits("singleuser", self.singleuser.cpu, self.singleuser.memory)
+        for index, profile in enumerate(self.profiles):
+            self._fits(
+                f"profiles.{index}",
+                profile.cpu or self.singleuser.cpu,
+                profile.memory or self.singleuser.memory,
+                own_cpu=profile.cpu is not None,
+                own_memory=profile.memory is not None,
+            )
+        return self
+
+    def _fits(
+        self, key: str, cpu: CpuResources, memory: MemoryResources, own_cpu: bool = True, own_memory: bool = True
+    ) -> None:
+        flavor = self.worker_flavor
+        where = f"the worker flavor {self.cluster.worker_flavor}"
+        if cpu.guarantee is not None and cpu.guarantee > flavor.vcpus:
+            origin = key if own_cpu else "singleuser"
+            raise RuleViolation(
+                f"{origin}.cpu.guarantee",
+                f"{cpu.guarantee:g} CPUs do not fit {where} ({flavor.vcpus} vCPUs): "
+                f"{cpu.guarantee - flavor.vcpus:g} too many",
+            )
+        if memory.guarantee is not None:
+            need, have = memory_bytes(memory.guarantee), int(flavor.ram_gb * 1024**3)
+            if need > have:
+                origin = key if own_memory else "singleuser"
+                raise RuleViolation(
+                    f"{origin}.memory.guarantee",
+                    f"{memory.guarantee} does not fit {where} ({format_bytes(have)} RAM): "
+                    f"{format_bytes(need - have)} too much",
+                )
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON schema of the `hubstack:hub` value, for editor completion."""
+    schema = HubConfig.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "hubstack:hub"
+    return schema

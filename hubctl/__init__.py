@@ -1,0 +1,1 @@
+"""hubctl: the operator CLI for what `pulumi` itself does not do (offline plan, config checks, docs)."""

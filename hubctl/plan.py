@@ -1,0 +1,224 @@
+"""The offline plan: run the real `__main__.py` in-process under Pulumi's mocks and write what it would create.
+
+No credentials, no network. The same config always gives byte-identical files: resources sorted by URN, keys
+sorted, no timestamps. Secret values show as `[secret]` in plan.json; Helm values and cloud-init files show the
+placeholders that stand for secrets offline (see hubctl.mocks).
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockEngine, MockMonitor, MockSettings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from config import CONFIG_KEY, PROJECT, SECRET_PLACEHOLDER, HubConfig, to_stack_config
+
+from .mocks import HubMocks
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+SERVER = "openstack:compute/instance:Instance"
+
+# Markers of Pulumi's wire format (sdk/go/common/resource/sig).
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+@dataclass
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    protect: bool
+    retain_on_delete: bool
+    provider: str
+    dependencies: list[str]
+    inputs: dict[str, Any]  # redacted: secrets are "[secret]"
+    revealed: dict[str, Any] = field(repr=False)  # placeholders only: offline there is no real secret
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "provider": self.provider,
+            "dependencies": self.dependencies,
+            "inputs": self.inputs,
+        }
+
+
+@dataclass
+class Plan:
+    stack: str
+    resources: list[PlannedResource]
+    outputs: dict[str, Any]
+
+    def by_type(self, type_: str) -> list[PlannedResource]:
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def named(self, name: str) -> PlannedResource:
+        matches = [resource for resource in self.resources if resource.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def children(self, urn: str) -> list[PlannedResource]:
+        return [resource for resource in self.resources if resource.parent == urn]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "project": PROJECT,
+            "stack": self.stack,
+            "resources": [resource.as_json() for resource in self.resources],
+            "outputs": self.outputs,
+        }
+
+
+def _wire_value(value: Any, reveal: bool) -> Any:
+    """A value of Pulumi's wire format as plain JSON; secrets redacted unless `reveal`."""
+    if isinstance(value, dict):
+        signature = value.get(_SIG)
+        if signature == _SECRET_SIG:
+            return _wire_value(value.get("value"), reveal) if reveal else SECRET_PLACEHOLDER
+        if signature == _RESOURCE_SIG:
+            return value.get("urn")
+        if signature == _OUTPUT_SIG:
+            if value.get("secret") and not reveal:
+                return SECRET_PLACEHOLDER
+            return _wire_value(value.get("value"), reveal) if "value" in value else "[unknown]"
+        return {key: _wire_value(item, reveal) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wire_value(item, reveal) for item in value]
+    if value == _UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+class _RecordingMonitor(MockMonitor):
+    """The mock monitor, also keeping what the engine would get: parent, protect, retainOnDelete, dependencies."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[PlannedResource] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.stack_urn = ""
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        wire = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
+        self.recorded.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=bool(request.custom),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                provider=request.provider.rsplit("::", 1)[0],  # "<urn>::<id>" -> the provider's URN
+                dependencies=sorted(set(request.dependencies)),
+                inputs=_wire_value(wire, reveal=False),
+                revealed=_wire_value(wire, reveal=True),
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802
+        if request.urn == self.stack_urn:
+            outputs = json_format.MessageToDict(request.outputs, preserving_proto_field_name=True)
+            self.stack_outputs = _wire_value(outputs, reveal=False)
+        return super().RegisterResourceOutputs(request)
+
+
+def run_program(config: HubConfig | dict[str, Any], stack: str, program: Path = PROJECT_DIR / "__main__.py") -> Plan:
+    """Run the Pulumi program under mocks with `config` as the stack's (secret) `hubstack:hub` value."""
+    value = to_stack_config(config) if isinstance(config, HubConfig) else config
+    monitor = _RecordingMonitor(HubMocks())
+    pulumi.runtime.set_all_config({f"{PROJECT}:{CONFIG_KEY}": json.dumps(value)}, [f"{PROJECT}:{CONFIG_KEY}"])
+    runtime_settings.configure(
+        MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+            engine=MockEngine(None),
+            project=PROJECT,
+            stack=stack,
+            dry_run=True,
+            organization="organization",
+            callbacks=None,
+        )
+    )
+    runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+    if str(program.parent) not in sys.path:
+        sys.path.insert(0, str(program.parent))
+    try:
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+    finally:
+        runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+    resources = sorted(monitor.recorded, key=lambda resource: resource.urn)
+    return Plan(stack=stack, resources=resources, outputs=monitor.stack_outputs)
+
+
+def _dump_yaml(value: Any) -> str:
+    return yaml.safe_dump(value, sort_keys=True, default_flow_style=False, width=120)
+
+
+def write_plan(plan: Plan, out: Path) -> list[Path]:
+    """plan.json, values/<release>.yaml and cloud-init/<server>.yaml; stale files of an earlier plan go."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob("values/*.yaml"), *out.glob("cloud-init/*.yaml")]:
+        stale.unlink()
+    files = {out / "plan.json": json.dumps(plan.as_json(), indent=2, sort_keys=True) + "\n"}
+    for release in plan.by_type(HELM_RELEASE):
+        files[out / "values" / f"{release.name}.yaml"] = _dump_yaml(release.revealed.get("values") or {})
+    for server in plan.by_type(SERVER):
+        user_data = server.revealed.get("userData", "")
+        files[out / "cloud-init" / f"{server.revealed.get('name', server.name)}.yaml"] = user_data
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return sorted(files)
+
+
+def render_tree(plan: Plan) -> str:
+    """What would be created, as a tree: type, name and the options that protect data."""
+    lines: list[str] = []
+
+    def flags(resource: PlannedResource) -> str:
+        marks = [mark for mark, on in (("protect", resource.protect), ("retain", resource.retain_on_delete)) if on]
+        return f"  [{', '.join(marks)}]" if marks else ""
+
+    def walk(resource: PlannedResource, prefix: str, last: bool, root: bool) -> None:
+        branch = "" if root else ("└─ " if last else "├─ ")
+        lines.append(f"{prefix}{branch}{resource.type}  {resource.name}{flags(resource)}")
+        children = plan.children(resource.urn)
+        extension = "" if root else ("   " if last else "│  ")
+        for index, child in enumerate(children):
+            walk(child, prefix + extension, index == len(children) - 1, False)
+
+    for root in (resource for resource in plan.resources if not resource.parent):
+        walk(root, "", True, True)
+    custom = sum(resource.custom for resource in plan.resources)
+    lines.append(f"\n{custom} resources, {len(plan.resources) - custom} components; outputs: {', '.join(sorted(plan.outputs))}")
+    return "\n".join(lines)

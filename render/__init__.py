@@ -1,0 +1,1 @@
+"""Pure translation of a validated HubConfig into upstream formats (no Pulumi imports)."""
