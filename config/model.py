@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (
@@ -22,6 +23,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from .certificates import check_chain, check_key, load_chain
 from .errors import RuleViolation
 from .flavors import JETSTREAM2_FLAVORS
 from .quantities import MEMORY_HINT, format_bytes, memory_bytes, normalize_memory
@@ -31,6 +33,9 @@ DEFAULT_K3S_VERSION = "v1.33.5+k3s1"
 # Chart versions the renderers were validated against (schemas in ../shared/upstream/).
 DEFAULT_JUPYTERHUB_CHART = "4.4.0"
 DEFAULT_CERT_MANAGER_CHART = "v1.21.1"
+# cloud-provider-openstack's chart for Kubernetes 1.33 (chart 2.N serves Kubernetes 1.N). It ships no values
+# schema (none in ../shared/upstream/): tests/test_render.py checks its values field by field.
+DEFAULT_CINDER_CSI_CHART = "2.33.0"
 # Let's Encrypt refuses a common name of 64 characters or more.
 MAX_HOSTNAME_LENGTH = 63
 
@@ -289,6 +294,11 @@ class ManualTls(Model):
     def _pem(self) -> "ManualTls":
         if "-----BEGIN CERTIFICATE-----" not in self.certificate:
             raise RuleViolation("certificate", "must be a PEM certificate chain (-----BEGIN CERTIFICATE-----)")
+        chain = load_chain(self.certificate)
+        key = self.key.get_secret_value() if self.key else SECRET_PLACEHOLDER
+        # Offline the key is only a placeholder: the key match is checked when the stack's secrets are there.
+        if key != SECRET_PLACEHOLDER:
+            check_key(chain[0], key)
         return self
 
 
@@ -471,8 +481,18 @@ class Culling(Model):
 
 
 class Charts(Model):
-    jupyterhub: str = Field(DEFAULT_JUPYTERHUB_CHART, pattern=r"^\d+\.\d+\.\d+(-[\w.]+)?$")
-    cert_manager: str = Field(DEFAULT_CERT_MANAGER_CHART, pattern=r"^v\d+\.\d+\.\d+$")
+    jupyterhub: str = Field(
+        DEFAULT_JUPYTERHUB_CHART, pattern=r"^\d+\.\d+\.\d+(-[\w.]+)?$",
+        description="Zero to JupyterHub chart (https://hub.jupyter.org/helm-chart/).",
+    )
+    cert_manager: str = Field(
+        DEFAULT_CERT_MANAGER_CHART, pattern=r"^v\d+\.\d+\.\d+$",
+        description="cert-manager chart (https://charts.jetstack.io), for Let's Encrypt certificates.",
+    )
+    cinder_csi: str = Field(
+        DEFAULT_CINDER_CSI_CHART, pattern=r"^\d+\.\d+\.\d+$",
+        description="openstack-cinder-csi chart of cloud-provider-openstack, for user homes on Cinder.",
+    )
 
 
 # ------------------------------------------------------------------------------------------------------ root
@@ -531,6 +551,15 @@ class HubConfig(Model):
                 f"hostname {self.hostname!r} is {len(self.hostname)} characters; Let's Encrypt needs at most "
                 f"{MAX_HOSTNAME_LENGTH}: shorten it by {len(self.hostname) - MAX_HOSTNAME_LENGTH}",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _certificate_serves_hostname(self) -> "HubConfig":
+        if isinstance(self.tls, ManualTls):
+            try:
+                check_chain(load_chain(self.tls.certificate), self.hostname, datetime.now(timezone.utc))
+            except RuleViolation as problem:
+                raise RuleViolation(f"tls.{problem.key}", problem.message) from None
         return self
 
     @model_validator(mode="after")

@@ -1,0 +1,84 @@
+"""The hub's certificate: cert-manager and a Let's Encrypt ClusterIssuer, or the certificate you bring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as kubernetes
+
+from config import HubConfig
+from config.certificates import expiry_warning
+from config.model import LetsEncrypt, ManualTls
+from render import certificates
+from render import kubernetes as manifests
+
+from .kubernetes_objects import apply_object
+
+
+@dataclass(frozen=True)
+class TlsArgs:
+    config: HubConfig
+    kubernetes_provider: kubernetes.Provider
+    hub_namespace: pulumi.Input[str]
+
+
+class Tls(pulumi.ComponentResource):
+    # The Secret the hub's ingress serves (cert-manager fills it for Let's Encrypt); None without TLS.
+    secret_name: Optional[str]
+    cluster_issuer: Optional[str]
+    # cert-manager's Helm release, with Let's Encrypt only.
+    cert_manager_release_name: Optional[pulumi.Output[str]]
+    cert_manager_namespace: Optional[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: TlsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("hubstack:kubernetes:Tls", name, None, opts)
+        tls = args.config.tls
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        self.secret_name = self.cluster_issuer = None
+        self.cert_manager_release_name = self.cert_manager_namespace = None
+        if isinstance(tls, LetsEncrypt):
+            self.secret_name = certificates.TLS_SECRET
+            self.cluster_issuer = certificates.issuer_name(tls)
+            self._cert_manager(name, args, tls, on_cluster)
+        elif isinstance(tls, ManualTls):
+            # The config model refused a chain that is wrong or expired; one about to expire only warns.
+            warning = expiry_warning(tls.certificate, datetime.now(timezone.utc))
+            if warning:
+                pulumi.log.warn(warning, resource=self)
+            assert tls.key is not None  # the model requires the key
+            self.secret_name = certificates.TLS_SECRET
+            key = pulumi.Output.secret(tls.key.get_secret_value())
+            secret = certificates.tls_secret(args.hub_namespace, tls.certificate, key)
+            apply_object(f"{name}-secret", secret, on_cluster)
+        self.register_outputs({
+            "secretName": self.secret_name,
+            "clusterIssuer": self.cluster_issuer,
+            "certManagerReleaseName": self.cert_manager_release_name,
+            "certManagerNamespace": self.cert_manager_namespace,
+        })
+
+    def _cert_manager(self, name: str, args: TlsArgs, tls: LetsEncrypt, on_cluster: pulumi.ResourceOptions) -> None:
+        namespace = apply_object(
+            f"{name}-cert-manager-namespace", manifests.namespace(manifests.CERT_MANAGER_NAMESPACE), on_cluster
+        )
+        release = kubernetes.helm.v3.Release(
+            f"{name}-cert-manager",
+            name=certificates.CERT_MANAGER_RELEASE,
+            chart=certificates.CERT_MANAGER_CHART,
+            version=args.config.charts.cert_manager,
+            repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=certificates.CERT_MANAGER_REPOSITORY),
+            namespace=namespace.metadata.apply(lambda metadata: metadata.name),
+            values=certificates.cert_manager_values(),
+            opts=on_cluster,
+        )
+        # The ClusterIssuer is a cert-manager CRD: it can only be created once the release installed the CRDs.
+        apply_object(
+            f"{name}-cluster-issuer",
+            certificates.cluster_issuer(tls),
+            pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[release])),
+        )
+        self.cert_manager_release_name = release.name
+        self.cert_manager_namespace = release.namespace

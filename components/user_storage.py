@@ -1,0 +1,93 @@
+"""User homes: the Cinder CSI driver with a default Retain storage class, or a claim on the NFS share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as kubernetes
+import pulumi_openstack as openstack
+
+from config import HubConfig
+from config.model import CinderHomes
+from render import kubernetes as manifests
+from render import storage
+
+from .kubernetes_objects import apply_object
+
+
+@dataclass(frozen=True)
+class UserStorageArgs:
+    config: HubConfig
+    kubernetes_provider: kubernetes.Provider
+    hub_namespace: pulumi.Input[str]
+    # Homes on Cinder: the Keystone the CSI driver authenticates against, as the OpenStack provider's.
+    auth_url: Optional[pulumi.Input[str]] = None
+    region: Optional[pulumi.Input[str]] = None
+    # Homes on NFS: the NFS server's private address and its export.
+    nfs_server: Optional[pulumi.Input[str]] = None
+    nfs_path: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        needed = ("nfs_server", "nfs_path") if self.config.homes_on_nfs else ("auth_url", "region")
+        missing = [field for field in needed if getattr(self, field) is None]
+        if missing:
+            where = "on NFS" if self.config.homes_on_nfs else "on Cinder"
+            raise ValueError(f"UserStorageArgs: homes {where} need {', '.join(missing)}")
+
+
+class UserStorage(pulumi.ComponentResource):
+    # Homes on Cinder: the storage class of every user's volume; on NFS: the claim holding every home.
+    storage_class: Optional[str]
+    homes_claim: Optional[str]
+    # The Cinder CSI driver's Helm release, on Cinder only.
+    release_name: Optional[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: UserStorageArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("hubstack:kubernetes:UserStorage", name, None, opts)
+        config = args.config
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        self.storage_class = self.homes_claim = None
+        self.release_name = None
+        if isinstance(config.user_storage, CinderHomes):
+            self.storage_class = config.user_storage.storage_class
+            self.release_name = self._cinder_csi(name, args, on_cluster)
+            apply_object(f"{name}-storage-class", storage.storage_class(config.user_storage), on_cluster)
+        else:
+            assert args.nfs_server is not None and args.nfs_path is not None  # checked by UserStorageArgs
+            self.homes_claim = storage.NFS_HOMES_CLAIM
+            volume, claim = storage.nfs_homes_objects(config, args.nfs_server, args.nfs_path, args.hub_namespace)
+            nfs_volume = apply_object(f"{name}-nfs-volume", volume, on_cluster)
+            apply_object(f"{name}-nfs-claim", claim, pulumi.ResourceOptions.merge(
+                on_cluster, pulumi.ResourceOptions(depends_on=[nfs_volume])))
+        self.register_outputs({
+            "storageClass": self.storage_class, "homesClaim": self.homes_claim, "releaseName": self.release_name,
+        })
+
+    def _cinder_csi(self, name: str, args: UserStorageArgs, on_cluster: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        config = args.config
+        # The driver's own identity: revocable in Keystone without touching the person who ran `pulumi up`.
+        credential = openstack.identity.ApplicationCredential(
+            f"{name}-application-credential",
+            name=f"hubstack-{config.name}-cinder-csi",
+            description=f"Cinder CSI driver of the hub {config.hostname} (managed by Pulumi)",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        cloud_conf = pulumi.Output.all(args.auth_url, args.region, credential.id, credential.secret).apply(
+            lambda parts: storage.cloud_conf(*parts)
+        )
+        cloud_config = apply_object(
+            f"{name}-cloud-config", storage.cloud_config_secret(pulumi.Output.secret(cloud_conf)), on_cluster
+        )
+        release = kubernetes.helm.v3.Release(
+            f"{name}-cinder-csi",
+            name=storage.CINDER_CSI_RELEASE,
+            chart=storage.CINDER_CSI_CHART,
+            version=config.charts.cinder_csi,
+            repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=storage.CINDER_CSI_REPOSITORY),
+            namespace=manifests.SYSTEM_NAMESPACE,
+            values=storage.cinder_csi_values(config),
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[cloud_config])),
+        )
+        return release.name

@@ -1,0 +1,252 @@
+"""Zero to JupyterHub values (chart 4.x) from the hub config."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from config import HubConfig
+from config.model import (
+    AuthBase,
+    AzureAdAuth,
+    CpuResources,
+    DummyAuth,
+    GitHubAuth,
+    GlobusAuth,
+    Image,
+    LetsEncrypt,
+    ManualTls,
+    MemoryResources,
+    OidcAuth,
+)
+
+from . import certificates, placement, shared_data, storage
+
+JUPYTERHUB_REPOSITORY = "https://hub.jupyter.org/helm-chart/"
+JUPYTERHUB_CHART = "jupyterhub"
+JUPYTERHUB_RELEASE = "jhub"
+# z2jh's single-user defaults (singleuser.uid, singleuser.fsGid): who must own the directories on NFS.
+USER_UID = 1000
+USER_GID = 100
+# z2jh names the home volume of static storage "home".
+HOME_VOLUME = "home"
+
+# JupyterHub's authenticator entry point -> the class whose traits go under hub.config.
+AUTHENTICATORS: dict[type[AuthBase], tuple[str, str]] = {
+    GitHubAuth: ("github", "GitHubOAuthenticator"),
+    GlobusAuth: ("globus", "GlobusOAuthenticator"),
+    AzureAdAuth: ("azuread", "AzureAdOAuthenticator"),
+    OidcAuth: ("generic-oauth", "GenericOAuthenticator"),
+    DummyAuth: ("dummy", "DummyAuthenticator"),
+}
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secret values as the program holds them (Pulumi Outputs marked secret; placeholders in tests)."""
+
+    auth: Any = None  # the OAuth client secret, or the dummy authenticator's shared password
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def _image(image: Image) -> str:
+    return f"{image.name}:{image.tag}"
+
+
+def _authenticator_settings(config: HubConfig, secret: Any) -> dict[str, Any]:
+    auth = config.auth
+    settings: dict[str, Any] = {}
+    if not isinstance(auth, DummyAuth):
+        settings = {
+            "client_id": auth.client_id,
+            "client_secret": secret,
+            "oauth_callback_url": config.oauth_callback_url,
+        }
+    if isinstance(auth, GitHubAuth) and auth.allowed_organizations:
+        # Membership of an organization is private unless the token may read it.
+        settings.update(allowed_organizations=list(auth.allowed_organizations), scope=["read:org"])
+    elif isinstance(auth, GlobusAuth) and auth.identity_provider:
+        settings["identity_provider"] = auth.identity_provider
+    elif isinstance(auth, AzureAdAuth):
+        settings.update(tenant_id=auth.tenant_id, username_claim=auth.username_claim)
+    elif isinstance(auth, OidcAuth):
+        settings.update(
+            login_service=auth.login_service,
+            authorize_url=auth.authorize_url,
+            token_url=auth.token_url,
+            userdata_url=auth.userdata_url,
+            username_claim=auth.username_claim,
+            scope=list(auth.scope),
+        )
+    elif isinstance(auth, DummyAuth) and auth.password is not None:
+        settings["password"] = secret
+    return settings
+
+
+def hub_config(config: HubConfig, secret: Any) -> dict[str, Any]:
+    """hub.config: traitlets settings by class (z2jh 4 rejects the chart-0.9 `auth:` key)."""
+    auth = config.auth
+    entry_point, authenticator_class = AUTHENTICATORS[type(auth)]
+    who: dict[str, Any] = {"admin_users": list(auth.admin_users)}
+    if auth.allowed_users:
+        who["allowed_users"] = list(auth.allowed_users)
+    if auth.allow_all:
+        who["allow_all"] = True
+    return {
+        "JupyterHub": {"authenticator_class": entry_point},
+        "Authenticator": who,
+        authenticator_class: _authenticator_settings(config, secret),
+    }
+
+
+def _cpu(cpu: CpuResources) -> dict[str, float | int]:
+    return {key: _number(value) for key, value in (("guarantee", cpu.guarantee), ("limit", cpu.limit)) if value}
+
+
+def _memory(memory: MemoryResources) -> dict[str, str]:
+    return {key: value for key, value in (("guarantee", memory.guarantee), ("limit", memory.limit)) if value}
+
+
+def profile_list(config: HubConfig) -> list[dict[str, Any]]:
+    """Profiles as KubeSpawner reads them: its own trait names in kubespawner_override, not the chart's keys."""
+    profiles = []
+    for profile in config.profiles:
+        override: dict[str, Any] = {}
+        if profile.cpu:
+            override.update({f"cpu_{key}": value for key, value in _cpu(profile.cpu).items()})
+        if profile.memory:
+            override.update({f"mem_{key}": value for key, value in _memory(profile.memory).items()})
+        if profile.image:
+            override["image"] = _image(profile.image)
+        entry: dict[str, Any] = {"display_name": profile.display_name, "description": profile.description}
+        if profile.default:
+            entry["default"] = True
+        if override:
+            entry["kubespawner_override"] = override
+        profiles.append(entry)
+    return profiles
+
+
+def post_start_script(config: HubConfig) -> Optional[str]:
+    singleuser = config.singleuser
+    commands = []
+    if singleuser.git_puller:
+        puller = singleuser.git_puller
+        commands.append(shlex.join(["gitpuller", puller.repository, puller.branch, puller.directory]))
+    commands += singleuser.post_start
+    # One command a line, as the runbooks' `sh -c` with ';': each runs even if one before it failed.
+    return "\n".join(commands) if commands else None
+
+
+def _nfs_ownership(config: HubConfig, mounts: list[dict[str, Any]]) -> dict[str, Any]:
+    # The kubelet creates missing subPath directories as root; the user (uid 1000) must own them to write.
+    # Needs an export that lets root chown (no_root_squash) or maps everyone to 1000 (all_squash,anonuid=1000).
+    return {
+        "name": "nfs-ownership",
+        "image": _image(config.singleuser.image),
+        "command": ["sh", "-c", shlex.join(["chown", f"{USER_UID}:{USER_GID}", *(m["mountPath"] for m in mounts)])],
+        "securityContext": {"runAsUser": 0, "runAsGroup": 0},
+        "volumeMounts": mounts,
+    }
+
+
+def singleuser(config: HubConfig) -> dict[str, Any]:
+    settings = config.singleuser
+    values: dict[str, Any] = {
+        "image": {"name": settings.image.name, "tag": settings.image.tag},
+        "defaultUrl": settings.default_url,
+        "startTimeout": settings.start_timeout,
+        "cpu": _cpu(settings.cpu),
+        "memory": _memory(settings.memory),
+        "uid": USER_UID,
+        "fsGid": USER_GID,
+    }
+    if settings.extra_env:
+        values["extraEnv"] = dict(settings.extra_env)
+    script = post_start_script(config)
+    if script:
+        values["lifecycleHooks"] = {"postStart": {"exec": {"command": ["sh", "-c", script]}}}
+    if config.profiles:
+        values["profileList"] = profile_list(config)
+
+    nfs_mounts: list[dict[str, Any]] = []
+    if config.homes_on_nfs:
+        values["storage"] = {
+            "type": "static",
+            "static": {"pvcName": storage.NFS_HOMES_CLAIM, "subPath": storage.NFS_HOMES_SUBPATH},
+        }
+        nfs_mounts.append({"name": HOME_VOLUME, "mountPath": "/mnt/home", "subPath": storage.NFS_HOMES_SUBPATH})
+    else:
+        homes = config.user_storage
+        values["storage"] = {
+            "type": "dynamic",
+            "capacity": homes.capacity,
+            "dynamic": {"storageClass": homes.storage_class},
+        }
+    if config.shared_data:
+        data = config.shared_data
+        values["storage"]["extraVolumes"] = [
+            {"name": shared_data.POD_VOLUME, "persistentVolumeClaim": {"claimName": shared_data.SHARED_DATA_CLAIM}}
+        ]
+        values["storage"]["extraVolumeMounts"] = [
+            {
+                "name": shared_data.POD_VOLUME,
+                "mountPath": data.mount_path,
+                "subPath": shared_data.SHARED_DATA_SUBPATH,
+                "readOnly": data.read_only,
+            }
+        ]
+        nfs_mounts.append({
+            "name": shared_data.POD_VOLUME, "mountPath": "/mnt/shared-data", "subPath": shared_data.SHARED_DATA_SUBPATH,
+        })
+    if nfs_mounts:
+        values["initContainers"] = [_nfs_ownership(config, nfs_mounts)]
+    return values
+
+
+def ingress(config: HubConfig) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "enabled": True,
+        "ingressClassName": certificates.INGRESS_CLASS,
+        "hosts": [config.hostname],
+    }
+    if isinstance(config.tls, LetsEncrypt):
+        values["annotations"] = {"cert-manager.io/cluster-issuer": certificates.issuer_name(config.tls)}
+    if isinstance(config.tls, (LetsEncrypt, ManualTls)):
+        values["tls"] = [{"hosts": [config.hostname], "secretName": certificates.TLS_SECRET}]
+    return values
+
+
+def values(config: HubConfig, secrets: Secrets = Secrets()) -> dict[str, Any]:
+    hub: dict[str, Any] = {"config": hub_config(config, secrets.auth), **placement.on_control_plane()}
+    if config.shared_data and config.shared_data.read_only:
+        hub["extraConfig"] = {"hubstack-shared-data": shared_data.ADMIN_WRITE_HOOK}
+    culling = config.culling
+    return {
+        "hub": hub,
+        "proxy": {
+            # traefik (k3s) terminates TLS in front of the proxy: no LoadBalancer service of its own, which
+            # k3s's service load balancer would try to bind on ports 80/443 that traefik holds.
+            "service": {"type": "ClusterIP"},
+            "chp": placement.on_control_plane(),
+        },
+        "singleuser": singleuser(config),
+        "scheduling": {
+            "userScheduler": placement.on_control_plane(),
+            # User servers only on workers (labelled for users); they tolerate the workers' taint by default.
+            "userPods": {"nodeAffinity": {"matchNodePurpose": "require"}},
+        },
+        # The install hook would hold `pulumi up` until every worker pulled the (often multi-GB) image, past
+        # Helm's timeout; the continuous puller still warms new workers.
+        "prePuller": {"hook": {"enabled": False}},
+        "ingress": ingress(config),
+        "cull": (
+            {"enabled": True, "timeout": culling.timeout, "every": culling.every, "maxAge": culling.max_age}
+            if culling.enabled
+            else {"enabled": False}
+        ),
+    }

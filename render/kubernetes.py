@@ -1,0 +1,70 @@
+"""Kubernetes objects as plain dicts: the exact documents the components apply and the tests validate.
+
+A leaf may be a value the program knows only at run time (a Pulumi Output, such as the NFS server's address or
+a secret): these functions only place values, they never look inside them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# One hub per cluster: the runbooks' namespace name, so their kubectl commands (`-n jhub`) keep working.
+HUB_NAMESPACE = "jhub"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+# Where cluster add-ons run; the Cinder CSI driver expects its cloud config there.
+SYSTEM_NAMESPACE = "kube-system"
+
+
+def metadata(name: str, namespace: Any = None, **extra: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta.update({key: value for key, value in extra.items() if value})
+    return meta
+
+
+def namespace(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata(name)}
+
+
+def secret(name: str, namespace: Any, string_data: dict[str, Any], type_: str = "Opaque") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata(name, namespace),
+        "type": type_,
+        "stringData": string_data,
+    }
+
+
+def nfs_volume(name: str, server: Any, path: str, capacity: str, claim: str, claim_namespace: Any) -> dict[str, Any]:
+    """A PersistentVolume on an NFS export, reserved for one claim (a PV is not namespaced, its claim is)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": metadata(name),
+        "spec": {
+            "capacity": {"storage": capacity},
+            "accessModes": ["ReadWriteMany"],
+            # Deleting the Kubernetes objects must never touch the data on the share.
+            "persistentVolumeReclaimPolicy": "Retain",
+            # No storage class: the default class's provisioner must not take the claim.
+            "storageClassName": "",
+            "claimRef": {"namespace": claim_namespace, "name": claim},
+            "nfs": {"server": server, "path": path},
+        },
+    }
+
+
+def nfs_claim(name: str, namespace: Any, volume: str, capacity: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": metadata(name, namespace),
+        "spec": {
+            "accessModes": ["ReadWriteMany"],
+            "storageClassName": "",
+            "volumeName": volume,
+            "resources": {"requests": {"storage": capacity}},
+        },
+    }

@@ -1,0 +1,81 @@
+"""User homes: the Cinder CSI driver and its Retain storage class, or per-user directories on the NFS share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config import HubConfig
+from config.model import CinderHomes
+
+from . import kubernetes, placement
+
+CINDER_CSI_REPOSITORY = "https://kubernetes.github.io/cloud-provider-openstack"
+CINDER_CSI_CHART = "openstack-cinder-csi"
+CINDER_CSI_RELEASE = "cinder-csi"
+CINDER_CSI_PROVISIONER = "cinder.csi.openstack.org"
+CLOUD_CONFIG_SECRET = "cinder-csi-cloud-config"
+CLOUD_CONFIG_FILE = "cloud.conf"
+
+# Homes on NFS: one claim over the whole export; each user's server mounts its own directory of it.
+NFS_HOMES_VOLUME = "jhub-homes"
+NFS_HOMES_CLAIM = "homes"
+NFS_HOMES_SUBPATH = "home/{username}"  # KubeSpawner expands {username} to the user's safe name
+
+
+def cloud_conf(auth_url: str, region: str, credential_id: str, credential_secret: str) -> str:
+    """The driver's cloud.conf, authenticated by an application credential (never a person's password)."""
+    return (
+        "[Global]\n"
+        f"auth-url={auth_url}\n"
+        f"application-credential-id={credential_id}\n"
+        f"application-credential-secret={credential_secret}\n"
+        f"region={region}\n"
+    )
+
+
+def cloud_config_secret(cloud_conf_text: Any) -> dict[str, Any]:
+    return kubernetes.secret(CLOUD_CONFIG_SECRET, kubernetes.SYSTEM_NAMESPACE, {CLOUD_CONFIG_FILE: cloud_conf_text})
+
+
+def cinder_csi_values(config: HubConfig) -> dict[str, Any]:
+    return {
+        # The cloud config comes from our own Secret (created by Pulumi, marked secret), not from the chart.
+        "secret": {"enabled": True, "create": False, "name": CLOUD_CONFIG_SECRET, "filename": CLOUD_CONFIG_FILE},
+        # The storage class is ours (storage_class below): Retain and default, validated with the other objects.
+        "storageClass": {"enabled": False},
+        # Tags every volume with the hub, so an operator can tell in OpenStack which hub a volume belongs to.
+        "clusterID": config.name,
+        "csi": {
+            "plugin": {
+                "controllerPlugin": placement.on_control_plane(),
+                # The node plugin attaches volumes where user servers run: on the tainted workers too.
+                "nodePlugin": {"tolerations": [{"operator": "Exists"}]},
+            }
+        },
+    }
+
+
+def storage_class(homes: CinderHomes) -> dict[str, Any]:
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": kubernetes.metadata(
+            homes.storage_class, annotations={"storageclass.kubernetes.io/is-default-class": "true"}
+        ),
+        "provisioner": CINDER_CSI_PROVISIONER,
+        # A user's volume outlives their claim, the hub and the cluster (DESIGN.md, Data that must outlive).
+        "reclaimPolicy": "Retain",
+        "allowVolumeExpansion": True,
+        # Create each volume where its pod is scheduled, in that node's availability zone.
+        "volumeBindingMode": "WaitForFirstConsumer",
+    }
+
+
+def nfs_homes_objects(config: HubConfig, server: Any, path: str, namespace: Any) -> list[dict[str, Any]]:
+    """The PersistentVolume and claim of the NFS export that holds the homes (config.homes_on_nfs)."""
+    assert config.shared_data is not None, "homes on NFS need hub.sharedData (the config model enforces it)"
+    capacity = f"{config.shared_data.size_gb}Gi"
+    return [
+        kubernetes.nfs_volume(NFS_HOMES_VOLUME, server, path, capacity, NFS_HOMES_CLAIM, namespace),
+        kubernetes.nfs_claim(NFS_HOMES_CLAIM, namespace, NFS_HOMES_VOLUME, capacity),
+    ]

@@ -1,0 +1,225 @@
+"""The Kubernetes components under Pulumi's mocks, wired as the Hub wires them (tests/programs/kubernetes_layer.py):
+what they register is what `pulumi up` would apply."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import pytest
+
+from config import ConfigError, HubConfig, parse
+from config.model import SECRET_PLACEHOLDER, LetsEncrypt, ManualTls
+from hubctl.plan import HELM_RELEASE, Plan, PlannedResource, run_program
+from render import jupyterhub
+
+from . import certs
+from .conftest import PROJECT_DIR, set_path, stack_data
+from .upstream import CERT_MANAGER, Z2JH, chart_errors, kubernetes_errors, schema_version
+from .variants import VARIANTS, Variant
+
+LAYER_PROGRAM = PROJECT_DIR / "tests" / "programs" / "kubernetes_layer.py"
+CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
+PROVIDER = "pulumi:providers:kubernetes"
+
+
+def _plan(variant: Variant) -> Plan:
+    return _plan_of(variant.name)
+
+
+@lru_cache(maxsize=None)
+def _plan_of(name: str) -> Plan:
+    (variant,) = [variant for variant in VARIANTS if variant.name == name]
+    return run_program(variant.config(), "test", program=LAYER_PROGRAM)
+
+
+def _kubernetes_resources(plan: Plan) -> list[PlannedResource]:
+    return [resource for resource in plan.resources if resource.type.startswith("kubernetes:")]
+
+
+def _release(plan: Plan, chart: str) -> PlannedResource:
+    (release,) = [resource for resource in plan.by_type(HELM_RELEASE) if resource.inputs["chart"] == chart]
+    return release
+
+
+def _kinds(plan: Plan) -> list[tuple[str, str]]:
+    return sorted((resource.inputs["kind"], resource.inputs["metadata"]["name"])
+                  for resource in _kubernetes_resources(plan) if resource.type != HELM_RELEASE)
+
+
+def _expected_kinds(config: HubConfig) -> list[tuple[str, str]]:
+    kinds = [("Namespace", "jhub")]
+    if config.homes_on_nfs:
+        kinds += [("PersistentVolume", "jhub-homes"), ("PersistentVolumeClaim", "homes")]
+    else:
+        kinds += [("StorageClass", config.user_storage.storage_class), ("Secret", "cinder-csi-cloud-config")]
+    if config.shared_data:
+        kinds += [("PersistentVolume", "jhub-shared-data"), ("PersistentVolumeClaim", "shared-data")]
+    if isinstance(config.tls, LetsEncrypt):
+        kinds += [("Namespace", "cert-manager"), ("ClusterIssuer", f"letsencrypt-{config.tls.environment}")]
+    if isinstance(config.tls, ManualTls):
+        kinds += [("Secret", "hub-tls")]
+    return sorted(kinds)
+
+
+def test_schema_version_is_the_nearest_shipped():
+    assert schema_version("1.33.5") == "1.33.0"
+    assert schema_version(VARIANTS[0].config().cluster.kubernetes_version) == "1.33.0"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_every_kubernetes_object_passes_the_cluster_versions_schema(variant):
+    config = variant.config()
+    plan = _plan(variant)
+    assert _kinds(plan) == _expected_kinds(config)
+    for resource in _kubernetes_resources(plan):
+        if resource.type in (HELM_RELEASE, CLUSTER_ISSUER):
+            continue  # Helm values are checked against the charts; no cert-manager CRD schema offline
+        assert kubernetes_errors(resource.revealed, config.cluster.kubernetes_version) == [], resource.name
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_applied_release_values_are_the_rendered_and_pass_the_chart_schemas(variant):
+    config = variant.config()
+    plan = _plan(variant)
+    applied = _release(plan, "jupyterhub").revealed["values"]
+    auth_secret = None if config.auth.type == "dummy" else SECRET_PLACEHOLDER  # no dummy password is set here
+    assert applied == jupyterhub.values(config, jupyterhub.Secrets(auth=auth_secret))
+    assert chart_errors(Z2JH.name, applied) == []
+    if isinstance(config.tls, LetsEncrypt):
+        assert chart_errors(CERT_MANAGER.name, _release(plan, "cert-manager").revealed["values"]) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_every_kubernetes_resource_uses_the_kubeconfig_provider(variant):
+    plan = _plan(variant)
+    (provider,) = plan.by_type(PROVIDER)
+    assert provider.inputs["kubeconfig"] == SECRET_PLACEHOLDER
+    resources = _kubernetes_resources(plan)
+    assert resources and all(resource.provider == provider.urn for resource in resources)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_jupyterhub_release_waits_for_storage_certificate_and_shared_data(variant):
+    config = variant.config()
+    plan = _plan(variant)
+    dependencies = set(_release(plan, "jupyterhub").dependencies)
+    urns = {(resource.inputs.get("kind"), resource.inputs.get("metadata", {}).get("name")): resource.urn
+            for resource in _kubernetes_resources(plan) if resource.type != HELM_RELEASE}
+    needed = {urns[("Namespace", "jhub")]}
+    if config.homes_on_nfs:
+        needed.add(urns[("PersistentVolumeClaim", "homes")])
+    else:
+        needed.add(urns[("StorageClass", config.user_storage.storage_class)])
+        needed.add(_release(plan, "openstack-cinder-csi").urn)
+    if config.shared_data:
+        needed.add(urns[("PersistentVolumeClaim", "shared-data")])
+    if isinstance(config.tls, LetsEncrypt):
+        needed.add(urns[("ClusterIssuer", f"letsencrypt-{config.tls.environment}")])
+    if isinstance(config.tls, ManualTls):
+        needed.add(urns[("Secret", "hub-tls")])
+    assert needed <= dependencies
+
+
+def test_cluster_issuer_waits_for_cert_manager_and_csi_for_its_cloud_config():
+    plan = _plan(VARIANTS[0])
+    (issuer,) = plan.by_type(CLUSTER_ISSUER)
+    assert _release(plan, "cert-manager").urn in issuer.dependencies
+    cloud_config = plan.named("dev-hub-user-storage-cloud-config")
+    assert cloud_config.urn in _release(plan, "openstack-cinder-csi").dependencies
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_secrets_are_marked_secret(variant):
+    config = variant.config()
+    plan = _plan(variant)
+    for secret in plan.by_type("kubernetes:core/v1:Secret"):
+        assert secret.inputs["stringData"] == SECRET_PLACEHOLDER, secret.name
+    hub_config = _release(plan, "jupyterhub").inputs["values"]["hub"]["config"]
+    settings = hub_config[jupyterhub.AUTHENTICATORS[type(config.auth)][1]]
+    assert settings.get("client_secret", SECRET_PLACEHOLDER) == SECRET_PLACEHOLDER
+
+
+def test_no_real_secret_reaches_the_plan():
+    data = stack_data("dev")
+    issued_chain, key = certs.for_host("dev-hub.hubstack-dev.projects.jetstream-cloud.org")
+    set_path(data, "auth.clientSecret", "oauth-client-secret-value")
+    set_path(data, "tls", {"type": "manual", "certificate": issued_chain, "key": key})
+    plan = run_program(data, "dev", program=LAYER_PROGRAM)
+    text = json.dumps(plan.as_json())
+    assert "oauth-client-secret-value" not in text and "PRIVATE KEY" not in text
+    # ... while the applied values do carry them (the engine sends secrets to the provider, encrypted in state).
+    release = _release(plan, "jupyterhub")
+    assert release.revealed["values"]["hub"]["config"]["GitHubOAuthenticator"]["client_secret"] == (
+        "oauth-client-secret-value")
+    assert "PRIVATE KEY" in plan.named("dev-hub-tls-secret").revealed["stringData"]["tls.key"]
+
+
+def test_cinder_cloud_config_carries_the_application_credential():
+    plan = _plan(VARIANTS[0])
+    credential = plan.by_type("openstack:identity/applicationCredential:ApplicationCredential")[0]
+    cloud_conf = plan.named("dev-hub-user-storage-cloud-config").revealed["stringData"]["cloud.conf"]
+    assert f"application-credential-id={credential.name}-id" in cloud_conf
+    assert f"application-credential-secret={SECRET_PLACEHOLDER}" in cloud_conf
+    assert "pulumi:providers:kubernetes" not in credential.provider  # an OpenStack resource
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_release_names_and_namespaces_are_outputs(variant):
+    config = variant.config()
+    outputs = _plan(variant).outputs
+    assert outputs["url"] == config.url
+    assert (outputs["jupyterhubRelease"], outputs["jupyterhubNamespace"]) == ("jhub", "jhub")
+    letsencrypt = isinstance(config.tls, LetsEncrypt)
+    assert outputs.get("certManagerRelease") == ("cert-manager" if letsencrypt else None)
+    assert outputs.get("certManagerNamespace") == ("cert-manager" if letsencrypt else None)
+
+
+@pytest.mark.parametrize(
+    "change, path, message",
+    [
+        ({"profiles[0].memory": {"guarantee": "64G", "limit": "64G"}}, "hub.profiles[0].memory.guarantee",
+         "does not fit the worker flavor"),
+        ({"profiles[1].cpu": {"guarantee": 32, "limit": 32}}, "hub.profiles[1].cpu.guarantee",
+         "do not fit the worker flavor"),
+        ({"profiles[0].memLimit": "4G"}, "hub.profiles[0].memLimit", "is not a known key"),
+        ({"profiles[0].kubespawnerOverride": {"mem_limit": "4G"}}, "hub.profiles[0].kubespawnerOverride",
+         "is not a known key"),
+    ],
+)
+def test_config_that_cannot_run_is_refused_before_anything_is_created(change, path, message):
+    data = stack_data("prod")
+    for key, value in change.items():
+        set_path(data, key, value)
+    with pytest.raises(ConfigError) as caught:
+        parse(data, offline=True, plaintext_secrets=True)
+    problems = dict(caught.value.problems)
+    assert message in problems[path], caught.value.render()
+    # The program loads the config before it builds anything: the same error, no resource.
+    with pytest.raises(ConfigError):
+        run_program(data, "prod", program=LAYER_PROGRAM)
+
+
+def test_args_say_what_each_storage_needs():
+    from components.user_storage import UserStorageArgs
+
+    cinder = VARIANTS[0].config()
+    nfs = next(variant for variant in VARIANTS if variant.name == "azuread-nfs-homes").config()
+    with pytest.raises(ValueError, match="homes on Cinder need auth_url, region"):
+        UserStorageArgs(config=cinder, kubernetes_provider=None, hub_namespace="jhub")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="homes on NFS need nfs_server, nfs_path"):
+        UserStorageArgs(config=nfs, kubernetes_provider=None, hub_namespace="jhub")  # type: ignore[arg-type]
+
+
+def test_a_secret_is_marked_secret_even_from_plain_values(tmp_path):
+    program = tmp_path / "plain_secret.py"
+    program.write_text(
+        "import pulumi, pulumi_kubernetes as kubernetes\n"
+        "from components.kubernetes_objects import apply_object\n"
+        "from render.kubernetes import secret\n"
+        "provider = kubernetes.Provider('cluster', kubeconfig='apiVersion: v1')\n"
+        "apply_object('plain', secret('plain', 'jhub', {'token': 'plain-value'}),\n"
+        "             pulumi.ResourceOptions(provider=provider))\n"
+    )
+    plan = run_program(VARIANTS[0].config(), "test", program=program)
+    assert plan.named("plain").inputs["stringData"] == SECRET_PLACEHOLDER

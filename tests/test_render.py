@@ -1,0 +1,228 @@
+"""The renderers over the matrix of hub configs, checked against the real charts' schemas and KubeSpawner."""
+
+from __future__ import annotations
+
+import shlex
+from types import SimpleNamespace
+
+import pytest
+
+from config.model import SECRET_PLACEHOLDER, AzureAdAuth, DummyAuth, GitHubAuth, LetsEncrypt, ManualTls, OidcAuth
+from render import certificates, jupyterhub, placement, shared_data, storage
+
+from .upstream import CERT_MANAGER, Z2JH, chart_errors, kubespawner_traits
+from .variants import VARIANTS, Variant
+
+CONTROL_PLANE = {"nodeSelector": {"node-role.kubernetes.io/control-plane": "true"},
+                 "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists"}]}
+
+
+def _values(variant: Variant) -> dict:
+    return jupyterhub.values(variant.config(), jupyterhub.Secrets(auth=SECRET_PLACEHOLDER))
+
+
+def test_matrix_covers_every_choice():
+    configs = [variant.config() for variant in VARIANTS]
+    assert len(VARIANTS) >= 12
+    assert {config.auth.type for config in configs} == {"github", "globus", "azuread", "oidc", "dummy"}
+    assert {config.tls.type for config in configs} == {"letsencrypt", "manual", "none"}
+    assert {config.user_storage.type for config in configs} == {"cinder", "nfs"}
+    assert {bool(config.profiles) for config in configs} == {True, False}
+    assert {bool(config.shared_data) for config in configs} == {True, False}
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_jupyterhub_values_pass_the_chart_schema(variant):
+    assert chart_errors(Z2JH.name, _values(variant)) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_profile_overrides_are_kubespawner_traits(variant):
+    profiles = _values(variant)["singleuser"].get("profileList", [])
+    assert len(profiles) == len(variant.config().profiles)
+    for profile in profiles:
+        unknown = set(profile.get("kubespawner_override", {})) - kubespawner_traits()
+        assert not unknown, f"{profile['display_name']}: KubeSpawner has no trait {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_authenticator_settings_under_its_class(variant):
+    config = variant.config()
+    hub_config = _values(variant)["hub"]["config"]
+    entry_point, class_name = jupyterhub.AUTHENTICATORS[type(config.auth)]
+    assert hub_config["JupyterHub"]["authenticator_class"] == entry_point
+    assert set(hub_config) == {"JupyterHub", "Authenticator", class_name}
+    assert hub_config["Authenticator"]["admin_users"] == list(config.auth.admin_users)
+    settings = hub_config[class_name]
+    if isinstance(config.auth, DummyAuth):
+        assert "client_secret" not in settings
+        return
+    assert settings["client_secret"] == SECRET_PLACEHOLDER
+    assert settings["oauth_callback_url"] == config.oauth_callback_url == f"{config.url}/hub/oauth_callback"
+    if isinstance(config.auth, AzureAdAuth):
+        assert settings["username_claim"] == config.auth.username_claim
+        assert settings["tenant_id"] == config.auth.tenant_id
+    if isinstance(config.auth, OidcAuth):
+        assert {"authorize_url", "token_url", "userdata_url", "username_claim", "scope"} <= set(settings)
+    if isinstance(config.auth, GitHubAuth) and config.auth.allowed_organizations:
+        assert settings["allowed_organizations"] == config.auth.allowed_organizations
+        assert settings["scope"] == ["read:org"]
+
+
+def test_secret_is_placed_as_given_never_read_from_config():
+    variant = VARIANTS[0]
+    marker = object()
+    values = jupyterhub.values(variant.config(), jupyterhub.Secrets(auth=marker))
+    assert values["hub"]["config"]["GitHubOAuthenticator"]["client_secret"] is marker
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_core_pods_on_the_control_plane_user_pods_on_workers(variant):
+    values = _values(variant)
+    for component in (values["hub"], values["proxy"]["chp"], values["scheduling"]["userScheduler"]):
+        assert {key: component[key] for key in CONTROL_PLANE} == CONTROL_PLANE
+    assert values["scheduling"]["userPods"]["nodeAffinity"]["matchNodePurpose"] == "require"
+    # The workers' taint is tolerated by z2jh's default userPods.tolerations: not overridden here.
+    assert "tolerations" not in values["scheduling"]["userPods"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_ingress_serves_the_hostname_with_the_right_certificate(variant):
+    config = variant.config()
+    ingress = _values(variant)["ingress"]
+    assert ingress["enabled"] and ingress["ingressClassName"] == "traefik" and ingress["hosts"] == [config.hostname]
+    if isinstance(config.tls, (LetsEncrypt, ManualTls)):
+        assert ingress["tls"] == [{"hosts": [config.hostname], "secretName": certificates.TLS_SECRET}]
+    else:
+        assert "tls" not in ingress
+    issuer = ingress.get("annotations", {}).get("cert-manager.io/cluster-issuer")
+    assert issuer == (f"letsencrypt-{config.tls.environment}" if isinstance(config.tls, LetsEncrypt) else None)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_homes_and_shared_data_mounts(variant):
+    config = variant.config()
+    singleuser = _values(variant)["singleuser"]
+    homes = singleuser["storage"]
+    if config.homes_on_nfs:
+        assert homes["type"] == "static"
+        assert homes["static"] == {"pvcName": storage.NFS_HOMES_CLAIM, "subPath": "home/{username}"}
+    else:
+        assert homes["type"] == "dynamic"
+        assert homes["dynamic"]["storageClass"] == config.user_storage.storage_class
+        assert homes["capacity"] == config.user_storage.capacity
+    if config.shared_data:
+        assert homes["extraVolumes"] == [{"name": "shared-data", "persistentVolumeClaim": {"claimName": "shared-data"}}]
+        (mount,) = homes["extraVolumeMounts"]
+        assert mount["mountPath"] == config.shared_data.mount_path and mount["subPath"] == "data"
+        assert mount["readOnly"] is config.shared_data.read_only
+        (init,) = singleuser["initContainers"]
+        mounted = {mount["name"] for mount in init["volumeMounts"]}
+        assert mounted == {"shared-data"} | ({"home"} if config.homes_on_nfs else set())
+    else:
+        assert "extraVolumes" not in homes and "initContainers" not in singleuser
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_admins_write_to_read_only_shared_data_through_the_hook(variant):
+    config = variant.config()
+    extra_config = _values(variant)["hub"].get("extraConfig", {})
+    if not (config.shared_data and config.shared_data.read_only):
+        assert extra_config == {}
+        return
+    namespace = {"c": SimpleNamespace(KubeSpawner=SimpleNamespace())}
+    exec(compile(extra_config["hubstack-shared-data"], "extraConfig", "exec"), namespace)
+    hook = namespace["c"].KubeSpawner.modify_pod_hook
+
+    def spawn(admin: bool) -> bool:
+        mount = SimpleNamespace(name=shared_data.POD_VOLUME, read_only=True)
+        home = SimpleNamespace(name="home", read_only=False)
+        pod = SimpleNamespace(spec=SimpleNamespace(containers=[SimpleNamespace(volume_mounts=[home, mount])]))
+        hook(SimpleNamespace(user=SimpleNamespace(admin=admin)), pod)
+        assert home.read_only is False
+        return mount.read_only
+
+    assert spawn(admin=True) is False
+    assert spawn(admin=False) is True
+
+
+def test_post_start_runs_gitpuller_then_the_commands_as_the_runbooks_did():
+    variant = next(variant for variant in VARIANTS if variant.name == "github-all-users-post-start")
+    command = _values(variant)["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"]
+    assert command[:2] == ["sh", "-c"]
+    lines = command[2].splitlines()
+    assert shlex.split(lines[0]) == ["gitpuller", "https://github.com/Unidata/python-training", "main", "training"]
+    assert lines[1:] == ["cp /README.ipynb ~", "echo 'it''s ready'"]
+
+
+def test_prod_profiles_are_the_runbooks_high_and_low_power():
+    variant = next(variant for variant in VARIANTS if variant.name == "prod")
+    high, low = _values(variant)["singleuser"]["profileList"]
+    assert high["default"] is True and "default" not in low
+    assert high["kubespawner_override"] == {
+        "cpu_guarantee": 2, "cpu_limit": 4, "mem_guarantee": "12G", "mem_limit": "12G"}
+    assert low["kubespawner_override"] == {"cpu_guarantee": 1, "cpu_limit": 2, "mem_guarantee": "6G", "mem_limit": "6G"}
+
+
+def test_profile_image_override_is_one_string():
+    variant = next(variant for variant in VARIANTS if variant.name == "dummy-profiles")
+    _, pangeo = _values(variant)["singleuser"]["profileList"]
+    assert pangeo["kubespawner_override"] == {"image": "pangeo/pangeo-notebook:2025.10.01"}
+
+
+def test_schema_and_trait_checks_can_fail():
+    """The validators are real: what the seeds warn about is refused."""
+    values = _values(VARIANTS[0])
+    values["singleuser"]["cpu"]["guarantee"] = "500m"
+    values["auth"] = {"type": "github"}
+    errors = chart_errors(Z2JH.name, values)
+    assert any(error.startswith("singleuser.cpu.guarantee") for error in errors)
+    assert any("'auth' was unexpected" in error for error in errors)
+    assert {"memory_limit", "cpu_limit"} - kubespawner_traits() == {"memory_limit"}
+
+
+def test_cert_manager_values_pass_the_chart_schema_and_pin_every_component():
+    values = certificates.cert_manager_values()
+    assert chart_errors(CERT_MANAGER.name, values) == []
+    assert values["crds"] == {"enabled": True}
+    for component in (values, values["webhook"], values["cainjector"], values["startupapicheck"]):
+        assert {key: component[key] for key in CONTROL_PLANE} == CONTROL_PLANE
+    assert chart_errors(CERT_MANAGER.name, values | {"installCRDs": "true"}) != []
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_cluster_issuer_solves_http01_through_traefik_on_the_control_plane(environment):
+    """No cert-manager CRD schema is available offline: the issuer's shape is checked field by field."""
+    letsencrypt = LetsEncrypt(type="letsencrypt", email="admins@example.org", environment=environment)
+    issuer = certificates.cluster_issuer(letsencrypt)
+    assert (issuer["apiVersion"], issuer["kind"]) == ("cert-manager.io/v1", "ClusterIssuer")
+    assert set(issuer) == {"apiVersion", "kind", "metadata", "spec"}
+    acme = issuer["spec"]["acme"]
+    assert set(acme) == {"email", "server", "privateKeySecretRef", "solvers"}
+    assert acme["server"] == {
+        "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+        "production": "https://acme-v02.api.letsencrypt.org/directory",
+    }[environment]
+    (solver,) = acme["solvers"]
+    assert solver["http01"]["ingress"]["ingressClassName"] == "traefik"
+    assert solver["http01"]["ingress"]["podTemplate"]["spec"] == placement.on_control_plane()
+
+
+def test_cinder_csi_uses_our_secret_and_runs_its_node_plugin_on_workers():
+    config = VARIANTS[0].config()
+    values = storage.cinder_csi_values(config)
+    assert values["secret"] == {"enabled": True, "create": False, "name": storage.CLOUD_CONFIG_SECRET,
+                                "filename": "cloud.conf"}
+    assert values["storageClass"] == {"enabled": False}
+    assert values["csi"]["plugin"]["nodePlugin"]["tolerations"] == [{"operator": "Exists"}]
+    conf = storage.cloud_conf("https://keystone.example.org:5000/v3/", "RegionOne", "id-1", "s3cret")
+    assert conf.splitlines() == [
+        "[Global]", "auth-url=https://keystone.example.org:5000/v3/", "application-credential-id=id-1",
+        "application-credential-secret=s3cret", "region=RegionOne",
+    ]
+
+
+def test_storage_class_keeps_volumes():
+    storage_class = storage.storage_class(VARIANTS[0].config().user_storage)
+    assert storage_class["reclaimPolicy"] == "Retain" and storage_class["allowVolumeExpansion"] is True
+    assert storage_class["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}

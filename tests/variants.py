@@ -1,0 +1,73 @@
+"""Hub configs that exercise every authenticator, TLS mode and kind of storage, with and without profiles and
+shared data: the matrix the renderers and the Kubernetes components are tested over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from config import HubConfig, parse
+
+from . import certs
+from .conftest import set_path, stack_data
+
+MANUAL_TLS = "<manual tls for the hostname>"  # replaced by a fresh certificate chain for the variant's hostname
+
+GLOBUS = {"type": "globus", "clientId": "globus-app", "identityProvider": "access-ci.org", "adminUsers": ["prof"],
+          "allowedUsers": ["student1"]}
+AZURE_AD = {"type": "azuread", "clientId": "azure-app", "tenantId": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "usernameClaim": "oid", "adminUsers": ["prof"], "allowAll": True}
+OIDC = {"type": "oidc", "clientId": "cilogon-app", "loginService": "CILogon",
+        "authorizeUrl": "https://cilogon.org/authorize", "tokenUrl": "https://cilogon.org/oauth2/token",
+        "userdataUrl": "https://cilogon.org/oauth2/userinfo", "usernameClaim": "email",
+        "adminUsers": ["prof@example.org"]}
+DUMMY = {"type": "dummy", "allowDummy": True, "allowedUsers": ["alice", "bob"]}
+NO_TLS = {"type": "none", "allowInsecure": True}
+SHARED_DATA = {"sizeGb": 50, "mountPath": "/home/jovyan/shared", "readOnly": True}
+PROFILES = [
+    {"displayName": "Small", "default": True, "cpu": {"guarantee": 0.5, "limit": 1},
+     "memory": {"guarantee": "1G", "limit": "2G"}},
+    {"displayName": "Pangeo", "image": {"name": "pangeo/pangeo-notebook", "tag": "2025.10.01"}},
+]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    base: str
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        data = stack_data(self.base)
+        for path, value in self.changes.items():
+            set_path(data, path, value)
+        if data["tls"] == MANUAL_TLS:
+            hostname = parse(data | {"tls": NO_TLS}, offline=True, plaintext_secrets=True).hostname
+            data["tls"] = {"type": "manual", "certificate": certs.for_host(hostname)[0]}
+        return data
+
+    def config(self) -> HubConfig:
+        return parse(self.data(), offline=True, plaintext_secrets=True)
+
+
+VARIANTS = [
+    Variant("dev", "dev"),
+    Variant("prod", "prod"),
+    Variant("globus-manual-tls", "dev", {"auth": GLOBUS, "tls": MANUAL_TLS}),
+    Variant("azuread-nfs-homes", "prod", {"auth": AZURE_AD, "userStorage": {"type": "nfs"}}),
+    Variant("oidc-no-tls", "dev", {"auth": OIDC, "tls": NO_TLS}),
+    Variant("dummy-profiles", "dev", {"auth": DUMMY, "profiles": PROFILES}),
+    Variant("github-shared-data-writable", "prod", {"sharedData.readOnly": False, "profiles": "~"}),
+    Variant("nfs-homes-manual-tls", "prod", {"userStorage": {"type": "nfs"}, "tls": MANUAL_TLS}),
+    Variant("dedicated-nfs-server", "dev", {"auth": GLOBUS, "sharedData": SHARED_DATA | {
+        "server": "dedicated", "serverFlavor": "m3.small"}}),
+    Variant("oidc-nfs-profiles", "prod", {"auth": OIDC, "userStorage": {"type": "nfs"}, "profiles": PROFILES}),
+    Variant("azuread-upn-no-culling", "dev", {"auth": AZURE_AD | {"usernameClaim": "upn"}, "culling.enabled": False}),
+    Variant("dummy-no-tls-nfs", "prod", {"auth": DUMMY, "tls": NO_TLS, "userStorage": {"type": "nfs"}}),
+    Variant("github-all-users-post-start", "dev", {
+        "auth.allowAll": True, "auth.allowedUsers": [],
+        "singleuser.postStart": ["cp /README.ipynb ~", "echo 'it''s ready'"],
+        "singleuser.gitPuller": {"repository": "https://github.com/Unidata/python-training", "directory": "training"},
+    }),
+    Variant("letsencrypt-staging-shared-data", "dev", {"sharedData": SHARED_DATA, "tls.environment": "staging"}),
+]
