@@ -1,4 +1,8 @@
-"""The hub: one ComponentResource that wires every part of one JupyterHub together."""
+"""The hub: one ComponentResource that wires every part of one JupyterHub together.
+
+OpenStack first (network, the shared data volume, the cluster), then everything on the cluster through one
+Kubernetes provider built from the kubeconfig that the cluster reads back.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,18 @@ from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
+import pulumi_kubernetes as kubernetes
 
 from config import HubConfig
+
+from .cluster import Cluster, ClusterArgs
+from .hub_namespace import HubNamespace, HubNamespaceArgs
+from .jupyterhub import JupyterHub, JupyterHubArgs
+from .network import Network, NetworkArgs
+from .shared_data import SharedData, SharedDataArgs
+from .shared_data_volume import SharedDataVolume, SharedDataVolumeArgs
+from .tls import Tls, TlsArgs
+from .user_storage import UserStorage, UserStorageArgs
 
 
 @dataclass(frozen=True)
@@ -18,10 +32,67 @@ class HubArgs:
 class Hub(pulumi.ComponentResource):
     hostname: pulumi.Output[str]
     url: pulumi.Output[str]
+    floating_ip: pulumi.Output[str]
+    control_plane_address: pulumi.Output[str]
+    worker_addresses: pulumi.Output[list[str]]
+    shared_data_volume_id: Optional[pulumi.Output[str]]
+    kubeconfig: pulumi.Output[str]  # secret
+    jupyterhub_release: pulumi.Output[str]
+    jupyterhub_namespace: pulumi.Output[str]
+    cert_manager_release: Optional[pulumi.Output[str]]
+    cert_manager_namespace: Optional[pulumi.Output[str]]
 
     def __init__(self, name: str, args: HubArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("hubstack:index:Hub", name, None, opts)
         config = args.config
+        child = pulumi.ResourceOptions(parent=self)
+
+        network = Network(f"{name}-network", NetworkArgs(config=config), child)
+        volume = None
+        if config.shared_data:
+            volume = SharedDataVolume(
+                f"{name}-shared-data-volume",
+                SharedDataVolumeArgs(hub_name=config.name, shared_data=config.shared_data, cloud=config.cloud),
+                child,
+            )
+        cluster = Cluster(f"{name}-cluster", ClusterArgs(
+            config=config,
+            network_id=network.network_id,
+            subnet_id=network.subnet_id,
+            cluster_security_group_id=network.cluster_security_group_id,
+            control_plane_security_group_ids=network.control_plane_security_group_ids,
+            shared_data_volume_id=volume.volume_id if volume else None,
+        ), child)
+
+        provider = kubernetes.Provider(f"{name}-kubernetes", kubeconfig=cluster.kubeconfig, opts=child)
+        namespace = HubNamespace(f"{name}-hub-namespace", HubNamespaceArgs(kubernetes_provider=provider), child)
+        user_storage = UserStorage(f"{name}-user-storage", UserStorageArgs(
+            config=config, kubernetes_provider=provider, hub_namespace=namespace.name,
+            nfs_server=cluster.nfs_server_address if config.homes_on_nfs else None,
+        ), child)
+        tls = Tls(f"{name}-tls", TlsArgs(config=config, kubernetes_provider=provider, hub_namespace=namespace.name),
+                  child)
+        shared_data = None
+        if config.shared_data:
+            assert cluster.nfs_server_address is not None  # the cluster serves NFS whenever there is shared data
+            shared_data = SharedData(f"{name}-shared-data", SharedDataArgs(
+                shared_data=config.shared_data, kubernetes_provider=provider, hub_namespace=namespace.name,
+                nfs_server=cluster.nfs_server_address,
+            ), child)
+        jupyterhub = JupyterHub(f"{name}-jupyterhub", JupyterHubArgs(
+            config=config, kubernetes_provider=provider, hub_namespace=namespace.name,
+            user_storage=user_storage, tls=tls, shared_data=shared_data,
+        ), child)
+
         self.hostname = pulumi.Output.from_input(config.hostname)
-        self.url = pulumi.Output.from_input(config.url)
-        self.register_outputs({"hostname": self.hostname, "url": self.url})
+        self.url = jupyterhub.url
+        self.floating_ip = cluster.floating_ip
+        self.control_plane_address = cluster.control_plane_address
+        self.worker_addresses = cluster.worker_addresses
+        self.shared_data_volume_id = volume.volume_id if volume else None
+        self.kubeconfig = cluster.kubeconfig
+        self.jupyterhub_release = jupyterhub.release_name
+        self.jupyterhub_namespace = jupyterhub.release_namespace
+        self.cert_manager_release = tls.cert_manager_release_name
+        self.cert_manager_namespace = tls.cert_manager_namespace
+        self.register_outputs({"hostname": self.hostname, "url": self.url, "floatingIp": self.floating_ip})

@@ -10,6 +10,7 @@ import pulumi_kubernetes as kubernetes
 
 from config.model import SharedData as SharedDataConfig
 from render import shared_data
+from render.cloud_init import NFS_EXPORT_PATH
 
 from .kubernetes_objects import apply_object
 
@@ -20,7 +21,6 @@ class SharedDataArgs:
     kubernetes_provider: kubernetes.Provider
     hub_namespace: pulumi.Input[str]
     nfs_server: pulumi.Input[str]  # the NFS server's private address
-    nfs_path: str  # the export, render.cloud_init.NFS_EXPORT_PATH
 
 
 class SharedData(pulumi.ComponentResource):
@@ -31,7 +31,7 @@ class SharedData(pulumi.ComponentResource):
         super().__init__("hubstack:kubernetes:SharedData", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
         volume, claim = shared_data.shared_data_objects(
-            args.shared_data, args.nfs_server, args.nfs_path, args.hub_namespace
+            args.shared_data, args.nfs_server, NFS_EXPORT_PATH, args.hub_namespace
         )
         nfs_volume = apply_object(f"{name}-volume", volume, on_cluster)
         apply_object(f"{name}-claim", claim, pulumi.ResourceOptions.merge(

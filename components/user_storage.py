@@ -13,6 +13,7 @@ from config import HubConfig
 from config.model import CinderHomes
 from render import kubernetes as manifests
 from render import storage
+from render.cloud_init import NFS_EXPORT_PATH
 
 from .kubernetes_objects import apply_object
 
@@ -22,19 +23,12 @@ class UserStorageArgs:
     config: HubConfig
     kubernetes_provider: kubernetes.Provider
     hub_namespace: pulumi.Input[str]
-    # Homes on Cinder: the Keystone the CSI driver authenticates against, as the OpenStack provider's.
-    auth_url: Optional[pulumi.Input[str]] = None
-    region: Optional[pulumi.Input[str]] = None
-    # Homes on NFS: the NFS server's private address and its export.
+    # Homes on NFS: the NFS server's private address.
     nfs_server: Optional[pulumi.Input[str]] = None
-    nfs_path: Optional[str] = None
 
     def __post_init__(self) -> None:
-        needed = ("nfs_server", "nfs_path") if self.config.homes_on_nfs else ("auth_url", "region")
-        missing = [field for field in needed if getattr(self, field) is None]
-        if missing:
-            where = "on NFS" if self.config.homes_on_nfs else "on Cinder"
-            raise ValueError(f"UserStorageArgs: homes {where} need {', '.join(missing)}")
+        if self.config.homes_on_nfs and self.nfs_server is None:
+            raise ValueError("UserStorageArgs: homes on NFS need nfs_server")
 
 
 class UserStorage(pulumi.ComponentResource):
@@ -55,9 +49,9 @@ class UserStorage(pulumi.ComponentResource):
             self.release_name = self._cinder_csi(name, args, on_cluster)
             apply_object(f"{name}-storage-class", storage.storage_class(config.user_storage), on_cluster)
         else:
-            assert args.nfs_server is not None and args.nfs_path is not None  # checked by UserStorageArgs
+            assert args.nfs_server is not None  # checked by UserStorageArgs
             self.homes_claim = storage.NFS_HOMES_CLAIM
-            volume, claim = storage.nfs_homes_objects(config, args.nfs_server, args.nfs_path, args.hub_namespace)
+            volume, claim = storage.nfs_homes_objects(config, args.nfs_server, NFS_EXPORT_PATH, args.hub_namespace)
             nfs_volume = apply_object(f"{name}-nfs-volume", volume, on_cluster)
             apply_object(f"{name}-nfs-claim", claim, pulumi.ResourceOptions.merge(
                 on_cluster, pulumi.ResourceOptions(depends_on=[nfs_volume])))
@@ -74,7 +68,7 @@ class UserStorage(pulumi.ComponentResource):
             description=f"Cinder CSI driver of the hub {config.hostname} (managed by Pulumi)",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        cloud_conf = pulumi.Output.all(args.auth_url, args.region, credential.id, credential.secret).apply(
+        cloud_conf = pulumi.Output.all(config.cloud.auth_url, config.cloud.region, credential.id, credential.secret).apply(
             lambda parts: storage.cloud_conf(*parts)
         )
         cloud_config = apply_object(

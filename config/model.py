@@ -36,6 +36,11 @@ DEFAULT_CERT_MANAGER_CHART = "v1.21.1"
 # cloud-provider-openstack's chart for Kubernetes 1.33 (chart 2.N serves Kubernetes 1.N). It ships no values
 # schema (none in ../shared/upstream/): tests/test_render.py checks its values field by field.
 DEFAULT_CINDER_CSI_CHART = "2.33.0"
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# k3s's default cluster (pod) and service CIDRs: the hub's subnet must not overlap them.
+K3S_NETWORKS = {"pod": "10.42.0.0/16", "service": "10.43.0.0/16"}
+# Host offsets in the subnet of the servers with fixed addresses (.1 is the router).
+FIXED_ADDRESS_OFFSETS = {"control-plane": 10, "nfs": 11}
 # Let's Encrypt refuses a common name of 64 characters or more.
 MAX_HOSTNAME_LENGTH = 63
 
@@ -162,10 +167,35 @@ class Flavor(Model):
 
 class Cloud(Model):
     external_network: str = Field("public", min_length=1, description="The external network (floating IP pool).")
-    image: str = Field("Featured-Ubuntu24", min_length=1, description="Glance image name of every server.")
+    external_network_id: str = Field(
+        pattern=UUID_PATTERN,
+        description="ID of the external network, for the router (`openstack network show public -f value -c id`).",
+    )
+    image_id: str = Field(
+        pattern=UUID_PATTERN,
+        description="Glance image ID of every server (`openstack image show Featured-Ubuntu24 -f value -c id`). "
+        "An ID, not a name: a name moves to each new build, which would rebuild every server.",
+    )
+    image_user: str = Field(
+        "ubuntu", pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="The image's default login user (a sudoer)."
+    )
     image_min_disk_gb: int = Field(20, ge=1, description="The image's minimum disk (Glance min_disk), in GB.")
     availability_zone: str = Field("nova", min_length=1, description="Availability zone of servers and volumes.")
-    network_cidr: Cidr = Field("10.42.255.0/24", description="CIDR of the hub's private subnet.")
+    auth_url: HttpsUrl = Field(
+        "https://js2.jetstream-cloud.org:5000/v3/", description="Keystone URL (OS_AUTH_URL), for the Cinder CSI driver."
+    )
+    region: str = Field("IU", min_length=1, description="Region (OS_REGION_NAME), for the Cinder CSI driver.")
+    dns_zone_id: Optional[str] = Field(
+        None,
+        min_length=1,
+        description="Designate zone ID: when set, an A record of the hostname points at the floating IP. "
+        "Leave unset where the cloud names floating IPs itself (Jetstream2).",
+    )
+    network_cidr: Cidr = Field(
+        "10.0.42.0/24",
+        description="CIDR of the hub's private subnet, IPv4, /28 or larger, outside k3s's pod and service "
+        "networks (10.42.0.0/16, 10.43.0.0/16).",
+    )
     admin_cidrs: list[Cidr] = Field(
         min_length=1, description="Who may reach SSH (22) and the Kubernetes API (6443), as CIDRs."
     )
@@ -186,9 +216,29 @@ class Cloud(Model):
                     f"{cidr} opens SSH and the Kubernetes API to the whole internet; give your own network's "
                     "CIDR, or set hub.cloud.allowAdminFromAnywhere: true to accept that",
                 )
-        if ipaddress.ip_network(self.network_cidr).version != 4:
-            raise RuleViolation("networkCidr", "must be an IPv4 CIDR such as 10.42.255.0/24")
+        subnet = ipaddress.ip_network(self.network_cidr)
+        if subnet.version != 4 or subnet.prefixlen > 28:
+            raise RuleViolation("networkCidr", "must be an IPv4 CIDR of /28 or larger, such as 10.0.42.0/24")
+        for role, taken in K3S_NETWORKS.items():
+            if subnet.overlaps(ipaddress.ip_network(taken)):
+                raise RuleViolation(
+                    "networkCidr", f"{subnet} overlaps k3s's {role} network {taken}; use e.g. 10.0.42.0/24"
+                )
         return self
+
+    # Fixed addresses below the DHCP pool, so no worker's port can take them first.
+    @property
+    def control_plane_address(self) -> str:
+        return str(ipaddress.ip_network(self.network_cidr)[FIXED_ADDRESS_OFFSETS["control-plane"]])
+
+    @property
+    def nfs_server_address(self) -> str:
+        return str(ipaddress.ip_network(self.network_cidr)[FIXED_ADDRESS_OFFSETS["nfs"]])
+
+    @property
+    def dhcp_pool(self) -> tuple[str, str]:
+        subnet = ipaddress.ip_network(self.network_cidr)
+        return str(subnet[max(FIXED_ADDRESS_OFFSETS.values()) + 1]), str(subnet[-2])
 
     @property
     def flavor_catalog(self) -> dict[str, Flavor]:

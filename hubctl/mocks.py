@@ -1,12 +1,13 @@
 """Pulumi mocks shared by the offline plan and the tests: deterministic, and no real secret can ever appear.
 
-Every value that a provider would mark secret (generated keys, tokens, the kubeconfig) comes back as the
-placeholder `[secret]`, and secrets from config are placeholders offline too, so a plan file that shows a
-secret's place shows only the placeholder.
+Values a provider computes and marks secret (generated keys, tokens, the kubeconfig) come back as fakes named
+`[offline-...]`. They are not the redaction placeholder `[secret]` on purpose: plan.json shows `[secret]` only where
+the program marked the value secret, so a fake that shows up in plan.json is a secret that was not marked.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pulumi
@@ -16,27 +17,40 @@ from config import SECRET_PLACEHOLDER
 # Outputs a real provider computes, with stable fake values; keys absent from the inputs only.
 _COMPUTED: dict[str, dict[str, Any]] = {
     "openstack:networking/floatingIp:FloatingIp": {"address": "203.0.113.10"},
-    "openstack:networking/port:Port": {"allFixedIps": ["10.42.255.10"]},
-    "openstack:compute/instance:Instance": {"accessIpV4": "10.42.255.20"},
     "openstack:blockstorage/volume:Volume": {"attachments": []},
     "openstack:identity/applicationCredential:ApplicationCredential": {"secret": SECRET_PLACEHOLDER},
-    "random:index/randomPassword:RandomPassword": {"result": SECRET_PLACEHOLDER},
+    "random:index/randomPassword:RandomPassword": {"result": "[offline-random-password]"},
     "tls:index/privateKey:PrivateKey": {
-        "privateKeyPem": SECRET_PLACEHOLDER,
-        "privateKeyOpenssh": SECRET_PLACEHOLDER,
+        "privateKeyPem": "[offline-private-key]",
+        "privateKeyOpenssh": "[offline-private-key]",
         "publicKeyOpenssh": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfflinePlanPlaceholderKey0000000000000000 hubstack",
         "publicKeyPem": "-----BEGIN PUBLIC KEY-----\noffline-plan\n-----END PUBLIC KEY-----\n",
     },
-    "command:remote:Command": {"stdout": SECRET_PLACEHOLDER, "stderr": ""},
+    "command:remote:Command": {"stdout": "[offline-command-output]", "stderr": ""},
 }
 
 
+# Resources whose ID the program reads for its shape: a Cinder volume ID names the device on the server.
+_UUID_IDS = {"openstack:blockstorage/volume:Volume"}
+
+
+def resource_id(type_: str, name: str) -> str:
+    """The ID the mocks give a resource: `<name>-id`, or a stable UUID where the real ID is one that is parsed."""
+    if type_ in _UUID_IDS:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hubstack-offline-plan:{name}"))
+    return f"{name}-id"
+
+
 class HubMocks(pulumi.runtime.Mocks):
-    """Echo the inputs, add the computed outputs above, and give every resource the ID `<name>-id`."""
+    """Echo the inputs, add the computed outputs above, and give every resource the ID `resource_id` says."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         computed = {key: value for key, value in _COMPUTED.get(args.typ, {}).items() if key not in args.inputs}
-        return f"{args.name}-id", {**args.inputs, **computed}
+        if args.typ == "openstack:networking/port:Port":
+            # A fixed address is the port's; Neutron's DHCP picks the others when the port is created.
+            fixed = [entry.get("ipAddress") for entry in args.inputs.get("fixedIps", [])]
+            computed["allFixedIps"] = [address or f"[address of {args.name}]" for address in fixed]
+        return resource_id(args.typ, args.name), {**args.inputs, **computed}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         # The program makes no data-source calls: lookups are config-driven so preview needs no cloud.

@@ -47,6 +47,8 @@ class PlannedResource:
     custom: bool
     protect: bool
     retain_on_delete: bool
+    delete_before_replace: bool
+    additional_secret_outputs: list[str]
     provider: str
     dependencies: list[str]
     inputs: dict[str, Any]  # redacted: secrets are "[secret]"
@@ -61,6 +63,8 @@ class PlannedResource:
             "custom": self.custom,
             "protect": self.protect,
             "retainOnDelete": self.retain_on_delete,
+            "deleteBeforeReplace": self.delete_before_replace,
+            "additionalSecretOutputs": self.additional_secret_outputs,
             "provider": self.provider,
             "dependencies": self.dependencies,
             "inputs": self.inputs,
@@ -137,6 +141,8 @@ class _RecordingMonitor(MockMonitor):
                 custom=bool(request.custom),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                additional_secret_outputs=sorted(request.additionalSecretOutputs),
                 provider=request.provider.rsplit("::", 1)[0],  # "<urn>::<id>" -> the provider's URN
                 dependencies=sorted(set(request.dependencies)),
                 inputs=_wire_value(wire, reveal=False),

@@ -13,10 +13,9 @@ from config.model import SECRET_PLACEHOLDER
 from hubctl.plan import run_program
 
 from . import certs
-from .conftest import PROJECT_DIR, set_path, stack_data
+from .conftest import set_path, stack_data
 
 DEV_HOST = "dev-hub.hubstack-dev.projects.jetstream-cloud.org"
-LAYER_PROGRAM = PROJECT_DIR / "tests" / "programs" / "kubernetes_layer.py"
 
 
 def _manual(certificate: str, key: str | None = None) -> dict:
@@ -130,6 +129,6 @@ def test_program_warns_of_a_certificate_about_to_expire(caplog):
     issued = certs.server(DEV_HOST, not_after=certs.NOW + timedelta(days=10))
     config = _load(_manual(certs.chain(issued, certs.intermediate())))
     with caplog.at_level(logging.WARNING):
-        run_program(config, "dev", program=LAYER_PROGRAM)
+        run_program(config, "dev")
     assert any("hub.tls.certificate" in record.getMessage() and "days left" in record.getMessage()
                for record in caplog.records)

@@ -1,0 +1,229 @@
+"""The k3s cluster on Nova servers: control plane, workers, the floating IP, the DNS name and the kubeconfig.
+
+Every server boots in parallel: the join token comes from pulumi-random and the control plane's address is fixed on
+a port created beforehand, so a worker's user data needs neither the control-plane server nor its boot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_command as command
+import pulumi_openstack as openstack
+import pulumi_random as random
+import pulumi_tls as tls
+
+from config import HubConfig
+from render import cloud_init
+
+K3S_TOKEN_LENGTH = 48
+DNS_TTL_SECONDS = 300
+SSH_DIAL_ATTEMPTS = 100
+KUBECONFIG_TIMEOUT = "40m"
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    config: HubConfig
+    network_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    cluster_security_group_id: pulumi.Input[str]
+    control_plane_security_group_ids: Sequence[pulumi.Input[str]]
+    # The NFS share's volume (hub.sharedData), attached to whichever server serves it.
+    shared_data_volume_id: Optional[pulumi.Input[str]] = None
+
+
+class Cluster(pulumi.ComponentResource):
+    floating_ip: pulumi.Output[str]
+    control_plane_address: pulumi.Output[str]
+    worker_addresses: pulumi.Output[list[str]]
+    # The NFS server's private address, with hub.sharedData only.
+    nfs_server_address: Optional[pulumi.Output[str]]
+    kubeconfig: pulumi.Output[str]  # secret
+
+    def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("hubstack:openstack:Cluster", name, None, opts)
+        self._name, self._args = name, args
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self)
+
+        ssh_key = tls.PrivateKey(f"{name}-ssh-key", algorithm="ED25519", opts=child)
+        self._keypair = openstack.compute.Keypair(
+            f"{name}-keypair", name=f"{config.name}-hubstack", public_key=ssh_key.public_key_openssh, opts=child
+        )
+        # Marked secret here, not only by the providers' schemas: they hold the whole cluster.
+        token = pulumi.Output.secret(
+            random.RandomPassword(f"{name}-k3s-token", length=K3S_TOKEN_LENGTH, special=False, opts=child).result
+        )
+        private_key = pulumi.Output.secret(ssh_key.private_key_openssh)
+        self.floating_ip = self._floating_ip()
+
+        serves_nfs = config.shared_data is not None and args.shared_data_volume_id is not None
+        nfs_on_control_plane = serves_nfs and config.shared_data.server == "control-plane"
+        nfs = self._nfs_serve() if serves_nfs else None
+
+        control_plane_port = self._port("control-plane", args.control_plane_security_group_ids,
+                                        config.cloud.control_plane_address)
+        control_plane_user_data = pulumi.Output.all(token, self.floating_ip, nfs).apply(
+            lambda values: cloud_init.control_plane_user_data(
+                config,
+                token=values[0],
+                private_address=config.cloud.control_plane_address,
+                floating_ip=values[1],
+                nfs=values[2] if nfs_on_control_plane else None,
+            )
+        )
+        # The port keeps the fixed address: the old server must release it before a new one can take it.
+        control_plane = self._server(
+            "control-plane", config.name, config.cluster.control_plane_flavor, control_plane_port,
+            control_plane_user_data, pulumi.ResourceOptions(delete_before_replace=True),
+        )
+        association = openstack.networking.FloatingIpAssociate(
+            f"{name}-floating-ip-association", floating_ip=self.floating_ip, port_id=control_plane_port.id, opts=child
+        )
+        if config.cloud.dns_zone_id:
+            openstack.dns.RecordSet(
+                f"{name}-dns-record",
+                zone_id=config.cloud.dns_zone_id,
+                name=f"{config.hostname}.",
+                type="A",
+                records=[self.floating_ip],
+                ttl=DNS_TTL_SECONDS,
+                opts=child,
+            )
+
+        worker_user_data = token.apply(
+            lambda secret: cloud_init.worker_user_data(
+                config, token=secret, control_plane_address=config.cloud.control_plane_address
+            )
+        )
+        worker_ports = []
+        for index in range(1, config.cluster.worker_count + 1):
+            port = self._port(f"worker-{index}", [args.cluster_security_group_id])
+            self._server(f"worker-{index}", f"{config.name}-worker-{index}", config.cluster.worker_flavor, port,
+                         worker_user_data)
+            worker_ports.append(port)
+
+        self.nfs_server_address = None
+        if serves_nfs:
+            if nfs_on_control_plane:
+                nfs_server, self.nfs_server_address = control_plane, pulumi.Output.from_input(
+                    config.cloud.control_plane_address
+                )
+            else:
+                nfs_server, self.nfs_server_address = self._dedicated_nfs_server(nfs)
+            openstack.compute.VolumeAttach(
+                f"{name}-shared-data-attachment",
+                instance_id=nfs_server.id,
+                volume_id=args.shared_data_volume_id,
+                opts=child,
+            )
+
+        read_kubeconfig = command.remote.Command(
+            f"{name}-kubeconfig",
+            connection=command.remote.ConnectionArgs(
+                host=self.floating_ip,
+                user=config.cloud.image_user,
+                private_key=private_key,
+                # The server is still booting when the command starts: keep dialling until SSH answers.
+                dial_error_limit=SSH_DIAL_ATTEMPTS,
+            ),
+            create=self.floating_ip.apply(cloud_init.read_kubeconfig_command),
+            # A new control plane is a new cluster: read its kubeconfig again.
+            triggers=[control_plane.id],
+            logging=command.remote.Logging.NONE,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[control_plane, association],
+                additional_secret_outputs=["stdout"],
+                # cloud-init installs k3s and may wait up to 15 minutes for the shared data volume to attach.
+                custom_timeouts=pulumi.CustomTimeouts(create=KUBECONFIG_TIMEOUT),
+            ),
+        )
+        self.kubeconfig = pulumi.Output.secret(read_kubeconfig.stdout)
+        self.control_plane_address = control_plane_port.all_fixed_ips[0]
+        self.worker_addresses = pulumi.Output.all(*[port.all_fixed_ips[0] for port in worker_ports])
+        self.register_outputs({
+            "floatingIp": self.floating_ip,
+            "controlPlaneAddress": self.control_plane_address,
+            "workerAddresses": self.worker_addresses,
+            "kubeconfig": self.kubeconfig,
+        })
+
+    def _floating_ip(self) -> pulumi.Output[str]:
+        floating_ip = self._args.config.floating_ip
+        if floating_ip.address:
+            # Adopted: the address stays the project's, outside this stack; only the association is ours.
+            return pulumi.Output.from_input(floating_ip.address)
+        allocated = openstack.networking.FloatingIp(
+            f"{self._name}-floating-ip",
+            pool=floating_ip.pool or self._args.config.cloud.external_network,
+            description=f"hub {self._args.config.hostname}",
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=floating_ip.keep_on_teardown),
+        )
+        return allocated.address
+
+    def _nfs_serve(self) -> pulumi.Output[cloud_init.NfsServe]:
+        cidr = self._args.config.cloud.network_cidr
+        return pulumi.Output.from_input(self._args.shared_data_volume_id).apply(
+            lambda volume_id: cloud_init.NfsServe(volume_id=volume_id, client_cidr=cidr)
+        )
+
+    def _dedicated_nfs_server(
+        self, nfs: pulumi.Output[cloud_init.NfsServe]
+    ) -> tuple[openstack.compute.Instance, pulumi.Output[str]]:
+        config = self._args.config
+        assert config.shared_data and config.shared_data.server_flavor  # the model requires it for "dedicated"
+        address = config.cloud.nfs_server_address
+        port = self._port("nfs-server", [self._args.cluster_security_group_id], address)
+        user_data = nfs.apply(lambda serve: cloud_init.nfs_server_user_data(config, nfs=serve))
+        server = self._server(
+            "nfs-server", f"{config.name}-nfs", config.shared_data.server_flavor, port, user_data,
+            pulumi.ResourceOptions(delete_before_replace=True),
+        )
+        return server, pulumi.Output.from_input(address)
+
+    def _port(
+        self, role: str, security_group_ids: Sequence[pulumi.Input[str]], fixed_address: Optional[str] = None
+    ) -> openstack.networking.Port:
+        return openstack.networking.Port(
+            f"{self._name}-{role}-port",
+            name=f"{self._args.config.name}-{role}",
+            network_id=self._args.network_id,
+            fixed_ips=[openstack.networking.PortFixedIpArgs(subnet_id=self._args.subnet_id, ip_address=fixed_address)],
+            security_group_ids=list(security_group_ids),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _server(
+        self,
+        role: str,
+        server_name: str,
+        flavor: str,
+        port: openstack.networking.Port,
+        user_data: pulumi.Input[str],
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> openstack.compute.Instance:
+        config = self._args.config
+        return openstack.compute.Instance(
+            f"{self._name}-{role}",
+            name=server_name,
+            flavor_name=flavor,
+            availability_zone=config.cloud.availability_zone,
+            key_pair=self._keypair.name,
+            # Boot from a volume of the configured size; it is the server's own disk and goes with it.
+            block_devices=[openstack.compute.InstanceBlockDeviceArgs(
+                source_type="image",
+                uuid=config.cloud.image_id,
+                destination_type="volume",
+                volume_size=config.cluster.root_disk_gb,
+                boot_index=0,
+                delete_on_termination=True,
+            )],
+            networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
+            user_data=user_data,
+            metadata={"hubstack-hub": config.name, "hubstack-role": role},
+            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts),
+        )

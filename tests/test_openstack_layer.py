@@ -1,0 +1,304 @@
+"""The OpenStack layer under Pulumi's mocks, in the real program: network, security groups, servers, floating IP,
+DNS name, the shared data volume and the kubeconfig, as `pulumi up` would register them."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from functools import lru_cache
+
+import pytest
+
+from config import HubConfig, parse
+from config.model import SECRET_PLACEHOLDER
+from hubctl.mocks import resource_id
+from hubctl.plan import SERVER, Plan, PlannedResource, run_program
+
+from .conftest import set_path, stack_data
+from .variants import VARIANTS
+
+PORT = "openstack:networking/port:Port"
+RULE = "openstack:networking/secGroupRule:SecGroupRule"
+GROUP = "openstack:networking/secGroup:SecGroup"
+FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
+ASSOCIATION = "openstack:networking/floatingIpAssociate:FloatingIpAssociate"
+VOLUME = "openstack:blockstorage/volume:Volume"
+ATTACHMENT = "openstack:compute/volumeAttach:VolumeAttach"
+RECORD_SET = "openstack:dns/recordSet:RecordSet"
+COMMAND = "command:remote:Command"
+WORLD = {"0.0.0.0/0", "::/0"}
+# Values the shared mocks give generated secrets (hubctl/mocks.py): they must never reach plan.json.
+OFFLINE_FAKES = ("[offline-random-password]", "[offline-private-key]", "[offline-command-output]")
+
+
+def _variant(name: str) -> HubConfig:
+    (variant,) = [variant for variant in VARIANTS if variant.name == name]
+    return variant.config()
+
+
+def _changed(stack: str, **changes) -> Plan:
+    data = stack_data(stack)
+    for path, value in changes.items():
+        set_path(data, path, value)
+    return run_program(parse(data, offline=True, plaintext_secrets=True), stack)
+
+
+@lru_cache(maxsize=None)
+def _plan(name: str) -> Plan:
+    return run_program(_variant(name), "test")
+
+
+def _component(plan: Plan, type_: str) -> PlannedResource:
+    (component,) = plan.by_type(type_)
+    return component
+
+
+def _child_types(plan: Plan, type_: str) -> list[str]:
+    return sorted(child.type for child in plan.children(_component(plan, type_).urn))
+
+
+def _servers(plan: Plan) -> dict[str, PlannedResource]:
+    return {server.inputs["name"]: server for server in plan.by_type(SERVER)}
+
+
+def _port_of(plan: Plan, server: PlannedResource) -> PlannedResource:
+    (network,) = server.inputs["networks"]
+    (port,) = [port for port in plan.by_type(PORT) if port.urn in server.dependencies and
+               network["port"] == f"{port.name}-id"]
+    return port
+
+
+def _groups_of(plan: Plan, port: PlannedResource) -> set[str]:
+    return {group.inputs["name"] for group in plan.by_type(GROUP)
+            if f"{group.name}-id" in port.inputs["securityGroupIds"]}
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "dedicated-nfs-server"])
+def test_resource_graph(name):
+    config = _variant(name)
+    plan = _plan(name)
+    hub_urn = _component(plan, "hubstack:index:Hub").urn
+    for component in ("Network", "Cluster"):
+        assert _component(plan, f"hubstack:openstack:{component}").parent == hub_urn
+    rules = 1 + 2 + 2 * len(config.cloud.admin_cidrs)
+    assert _child_types(plan, "hubstack:openstack:Network") == sorted(
+        ["openstack:networking/network:Network", "openstack:networking/subnet:Subnet",
+         "openstack:networking/router:Router", "openstack:networking/routerInterface:RouterInterface"]
+        + [GROUP] * 3 + [RULE] * rules
+    )
+    dedicated = config.shared_data is not None and config.shared_data.server == "dedicated"
+    servers = 1 + config.cluster.worker_count + dedicated
+    expected = [SERVER] * servers + [PORT] * servers + [
+        "openstack:compute/keypair:Keypair", "tls:index/privateKey:PrivateKey",
+        "random:index/randomPassword:RandomPassword", FLOATING_IP, ASSOCIATION, COMMAND,
+    ] + [ATTACHMENT] * (config.shared_data is not None)
+    assert _child_types(plan, "hubstack:openstack:Cluster") == sorted(expected)
+    volumes = plan.by_type("hubstack:openstack:SharedDataVolume")
+    assert len(volumes) == (config.shared_data is not None)
+    # Nothing of OpenStack outside the hub's components.
+    component_urns = {resource.urn for resource in plan.resources if not resource.custom}
+    openstack = [resource for resource in plan.resources if resource.type.startswith("openstack:")]
+    assert openstack and all(resource.parent in component_urns - {hub_urn} for resource in openstack)
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_server_names_and_hostname_come_from_config(name):
+    config = _variant(name)
+    plan = _plan(name)
+    expected = {config.name} | {f"{config.name}-worker-{index}" for index in range(1, config.cluster.worker_count + 1)}
+    assert set(_servers(plan)) == expected
+    # Jetstream2 names a floating IP <server>.<project>.projects.jetstream-cloud.org: the control plane's name.
+    assert config.hostname.split(".")[0] == config.name
+    assert plan.outputs["hostname"] == config.hostname
+    assert plan.outputs["url"] == f"https://{config.hostname}"
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "dedicated-nfs-server"])
+def test_servers_boot_from_volume_on_the_configured_image_and_flavors(name):
+    config = _variant(name)
+    for server_name, server in _servers(_plan(name)).items():
+        (boot,) = server.inputs["blockDevices"]
+        assert boot == {"sourceType": "image", "uuid": config.cloud.image_id, "destinationType": "volume",
+                        "volumeSize": config.cluster.root_disk_gb, "bootIndex": 0, "deleteOnTermination": True}
+        assert server.inputs["availabilityZone"] == config.cloud.availability_zone
+        flavor = {config.name: config.cluster.control_plane_flavor, f"{config.name}-nfs": (
+            config.shared_data.server_flavor if config.shared_data else None)}.get(
+            server_name, config.cluster.worker_flavor)
+        assert server.inputs["flavorName"] == flavor
+        assert server.inputs["keyPair"] == f"{config.name}-hubstack"
+
+
+def _rules(plan: Plan) -> list[dict]:
+    groups = {f"{group.name}-id": group.inputs["name"] for group in plan.by_type(GROUP)}
+    return [rule.inputs | {"group": groups[rule.inputs["securityGroupId"]]} for rule in plan.by_type(RULE)]
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_every_security_group_rule(name):
+    config = _variant(name)
+    plan = _plan(name)
+    hub = config.name
+    expected = [{"group": f"{hub}-cluster", "remote": f"{hub}-network-cluster-id", "ports": None}]
+    expected += [{"group": f"{hub}-web", "remote": "0.0.0.0/0", "ports": (port, port)} for port in (80, 443)]
+    expected += [{"group": f"{hub}-admin", "remote": cidr, "ports": (port, port)}
+                 for cidr in config.cloud.admin_cidrs for port in (22, 6443)]
+    seen = []
+    for rule in _rules(plan):
+        assert rule["direction"] == "ingress"
+        ports = (rule["portRangeMin"], rule["portRangeMax"]) if "portRangeMin" in rule else None
+        assert (rule.get("protocol") == "tcp") == (ports is not None)
+        seen.append({"group": rule["group"], "remote": rule.get("remoteIpPrefix") or rule["remoteGroupId"],
+                     "ports": ports})
+    key = lambda rule: json.dumps(rule, sort_keys=True)  # noqa: E731
+    assert sorted(seen, key=key) == sorted(expected, key=key)
+    assert not [rule for rule in seen if rule["remote"] in WORLD and rule["ports"] in {(22, 22), (6443, 6443)}]
+
+
+def test_admin_ports_open_to_the_world_only_with_the_opt_in():
+    plan = _changed("dev", **{"cloud.adminCidrs": ["0.0.0.0/0"], "cloud.allowAdminFromAnywhere": True})
+    world = {rule["portRangeMin"] for rule in _rules(plan) if rule.get("remoteIpPrefix") == "0.0.0.0/0"}
+    assert world == {22, 80, 443, 6443}
+
+
+@pytest.mark.parametrize("name", ["prod", "dedicated-nfs-server"])
+def test_web_and_admin_reach_the_control_plane_only(name):
+    config = _variant(name)
+    plan = _plan(name)
+    hub = config.name
+    for server_name, server in _servers(plan).items():
+        groups = _groups_of(plan, _port_of(plan, server))
+        if server_name == hub:
+            assert groups == {f"{hub}-cluster", f"{hub}-web", f"{hub}-admin"}
+        else:
+            assert groups == {f"{hub}-cluster"}, server_name
+
+
+@pytest.mark.parametrize("name", ["prod", "dedicated-nfs-server"])
+def test_shared_data_volume_is_protected_and_retained(name):
+    config = _variant(name)
+    plan = _plan(name)
+    (volume,) = plan.by_type(VOLUME)
+    assert volume.protect and volume.retain_on_delete
+    assert volume.inputs["size"] == config.shared_data.size_gb
+    volume_id = resource_id(VOLUME, volume.name)
+    assert plan.outputs["sharedDataVolumeId"] == volume_id
+    # The attachment is the cluster's: tearing the cluster down detaches the volume, never deletes it.
+    (attachment,) = plan.by_type(ATTACHMENT)
+    assert attachment.inputs["volumeId"] == volume_id
+    assert attachment.parent == _component(plan, "hubstack:openstack:Cluster").urn
+    serving = config.name if config.shared_data.server == "control-plane" else f"{config.name}-nfs"
+    assert attachment.inputs["instanceId"] == f"{_servers(plan)[serving].name}-id"
+    # Nothing else that holds data is deleted with the stack... and nothing of the cluster is protected.
+    assert [resource.name for resource in plan.resources if resource.protect] == [volume.name]
+
+
+def test_nfs_clients_use_the_serving_servers_fixed_address():
+    for name in ("prod", "dedicated-nfs-server"):
+        config = _variant(name)
+        plan = _plan(name)
+        address = (config.cloud.control_plane_address if config.shared_data.server == "control-plane"
+                   else config.cloud.nfs_server_address)
+        volumes = [resource for resource in plan.by_type("kubernetes:core/v1:PersistentVolume")]
+        assert volumes and all(volume.inputs["spec"]["nfs"]["server"] == address for volume in volumes)
+        serving = config.name if config.shared_data.server == "control-plane" else f"{config.name}-nfs"
+        port = _port_of(plan, _servers(plan)[serving])
+        assert port.inputs["fixedIps"][0]["ipAddress"] == address
+        assert _servers(plan)[serving].delete_before_replace
+
+
+@pytest.mark.parametrize("name, kept", [("dev", False), ("prod", True)])
+def test_allocated_floating_ip_is_retained_when_kept(name, kept):
+    config = _variant(name)
+    plan = _plan(name)
+    (floating_ip,) = plan.by_type(FLOATING_IP)
+    assert floating_ip.retain_on_delete is kept is config.floating_ip.keep_on_teardown
+    assert floating_ip.inputs["pool"] == config.cloud.external_network
+    (association,) = plan.by_type(ASSOCIATION)
+    assert association.inputs["floatingIp"] == "203.0.113.10" == plan.outputs["floatingIp"]
+    assert association.inputs["portId"] == f"{_port_of(plan, _servers(plan)[config.name]).name}-id"
+
+
+def test_an_adopted_floating_ip_is_associated_not_allocated():
+    plan = _changed("prod", **{"floatingIp.address": "149.165.150.10"})
+    assert plan.by_type(FLOATING_IP) == []
+    (association,) = plan.by_type(ASSOCIATION)
+    assert association.inputs["floatingIp"] == "149.165.150.10" == plan.outputs["floatingIp"]
+    tls_sans = "149.165.150.10"
+    assert tls_sans in _servers(plan)["atmos-course"].revealed["userData"]
+
+
+def test_designate_record_only_when_a_zone_is_configured():
+    assert _plan("dev").by_type(RECORD_SET) == []
+    plan = _changed("dev", **{"cloud.dnsZoneId": "b2c8e6f0-1a2b-4c3d-8e9f-0a1b2c3d4e5f"})
+    (record,) = plan.by_type(RECORD_SET)
+    assert record.inputs == {"zoneId": "b2c8e6f0-1a2b-4c3d-8e9f-0a1b2c3d4e5f", "type": "A", "ttl": 300,
+                             "name": "dev-hub.hubstack-dev.projects.jetstream-cloud.org.", "records": ["203.0.113.10"]}
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "dedicated-nfs-server"])
+def test_workers_do_not_wait_for_the_control_plane(name):
+    config = _variant(name)
+    plan = _plan(name)
+    servers = _servers(plan)
+    control_plane = servers[config.name]
+    control_plane_port = _port_of(plan, control_plane)
+    assert control_plane_port.inputs["fixedIps"][0]["ipAddress"] == config.cloud.control_plane_address
+    assert control_plane.delete_before_replace
+    for server_name, server in servers.items():
+        if server_name == config.name:
+            continue
+        assert control_plane.urn not in server.dependencies and control_plane_port.urn not in server.dependencies
+        if "worker" in server_name:
+            assert f"https://{config.cloud.control_plane_address}:6443" in server.revealed["userData"]
+
+
+def test_fixed_addresses_are_outside_the_dhcp_pool():
+    config = _variant("dedicated-nfs-server")
+    (subnet,) = _plan("dedicated-nfs-server").by_type("openstack:networking/subnet:Subnet")
+    (pool,) = subnet.inputs["allocationPools"]
+    start, end = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
+    for fixed in (config.cloud.control_plane_address, config.cloud.nfs_server_address):
+        assert not start <= ipaddress.ip_address(fixed) <= end
+    assert ipaddress.ip_address(pool["start"]) in ipaddress.ip_network(config.cloud.network_cidr)
+
+
+def test_kubeconfig_is_read_once_the_control_plane_is_up_and_stays_secret():
+    config = _variant("dev")
+    plan = _plan("dev")
+    (read_kubeconfig,) = plan.by_type(COMMAND)
+    servers = _servers(plan)
+    assert servers[config.name].urn in read_kubeconfig.dependencies
+    assert plan.by_type(ASSOCIATION)[0].urn in read_kubeconfig.dependencies
+    # The connection carries the private key, so all of it is secret.
+    assert read_kubeconfig.inputs["connection"] == SECRET_PLACEHOLDER
+    connection = read_kubeconfig.revealed["connection"]
+    assert (connection["host"], connection["user"]) == ("203.0.113.10", config.cloud.image_user)
+    assert connection["privateKey"] == "[offline-private-key]"
+    assert read_kubeconfig.inputs["logging"] == "none"
+    assert "stdout" in read_kubeconfig.additional_secret_outputs
+    assert "https://203.0.113.10:6443" in read_kubeconfig.inputs["create"]
+    assert plan.outputs["kubeconfig"] == SECRET_PLACEHOLDER
+    (provider,) = plan.by_type("pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == SECRET_PLACEHOLDER
+    assert provider.revealed["kubeconfig"] == "[offline-command-output]"
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "dedicated-nfs-server"])
+def test_generated_secrets_are_marked_secret(name):
+    plan = _plan(name)
+    text = json.dumps(plan.as_json())
+    assert not [fake for fake in OFFLINE_FAKES if fake in text]
+    # The token is in the k3s servers' user data, so the user data is a secret as a whole.
+    for server_name, server in _servers(plan).items():
+        if not server_name.endswith("-nfs"):
+            assert server.inputs["userData"] == SECRET_PLACEHOLDER
+            assert "[offline-random-password]" in server.revealed["userData"]
+
+
+def test_outputs_name_the_addresses_an_admin_needs():
+    config = _variant("prod")
+    outputs = _plan("prod").outputs
+    assert outputs["controlPlaneAddress"] == config.cloud.control_plane_address
+    assert len(outputs["workerAddresses"]) == config.cluster.worker_count
+    assert set(outputs) >= {"hostname", "url", "floatingIp", "controlPlaneAddress", "workerAddresses",
+                            "sharedDataVolumeId", "kubeconfig"}
