@@ -675,22 +675,30 @@ class HubConfig(Model):
     ) -> None:
         flavor = self.worker_flavor
         where = f"the worker flavor {self.cluster.worker_flavor}"
-        if cpu.guarantee is not None and cpu.guarantee > flavor.vcpus:
+        # Kubernetes reserves the limit when only a limit is given (request = limit): that must fit too.
+        cpu_field = "guarantee" if cpu.guarantee is not None else "limit"
+        reserved_cpu = getattr(cpu, cpu_field)
+        if reserved_cpu is not None and reserved_cpu > flavor.vcpus:
             origin = key if own_cpu else "singleuser"
             raise RuleViolation(
-                f"{origin}.cpu.guarantee",
-                f"{cpu.guarantee:g} CPUs do not fit {where} ({flavor.vcpus} vCPUs): "
-                f"{cpu.guarantee - flavor.vcpus:g} too many",
+                f"{origin}.cpu.{cpu_field}",
+                f"{reserved_cpu:g} CPUs{_RESERVED[cpu_field]} do not fit {where} ({flavor.vcpus} vCPUs): "
+                f"{reserved_cpu - flavor.vcpus:g} too many",
             )
-        if memory.guarantee is not None:
-            need, have = memory_bytes(memory.guarantee), int(flavor.ram_gb * 1024**3)
+        memory_field = "guarantee" if memory.guarantee is not None else "limit"
+        reserved_memory = getattr(memory, memory_field)
+        if reserved_memory is not None:
+            need, have = memory_bytes(reserved_memory), int(flavor.ram_gb * 1024**3)
             if need > have:
                 origin = key if own_memory else "singleuser"
                 raise RuleViolation(
-                    f"{origin}.memory.guarantee",
-                    f"{memory.guarantee} does not fit {where} ({format_bytes(have)} RAM): "
+                    f"{origin}.memory.{memory_field}",
+                    f"{reserved_memory}{_RESERVED[memory_field]} does not fit {where} ({format_bytes(have)} RAM): "
                     f"{format_bytes(need - have)} too much",
                 )
+
+
+_RESERVED = {"guarantee": "", "limit": " (no guarantee: Kubernetes reserves the limit)"}
 
 
 def json_schema() -> dict[str, Any]:
