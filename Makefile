@@ -8,7 +8,12 @@ CONFIG ?=
 OUT ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup plan check test bench docs clean
+# Debian packages the tests run for real: cloud-init's schema check, shellcheck, and for the NFS volume script
+# mkfs, blkid, sfdisk, losetup and mount on loop devices; openssl for the certificate renewal script.
+SYSTEM_PACKAGES ?= cloud-init shellcheck e2fsprogs util-linux fdisk mount openssl
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: setup system-deps plan check test bench docs clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +21,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	touch $@
 
 setup: $(VENV)/.installed
+
+## Debian packages the tests need, installed with apt-get when missing
+system-deps:
+	@missing=$$(for package in $(SYSTEM_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 ## Offline plan of a stack (no cloud, no credentials): make plan [STACK=dev | CONFIG=path/Pulumi.<stack>.yaml] [OUT=dir]
 plan: setup
@@ -26,7 +40,7 @@ check: setup
 	$(PY) -m hubctl check --stack $(STACK) $(if $(CONFIG),--config $(CONFIG))
 
 ## All tests. pytest's exit code 5 means it collected no test: say so, and fail.
-test: setup
+test: setup system-deps
 	@$(PY) -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; fi; exit $$status
 
@@ -41,3 +55,6 @@ docs: setup
 
 clean:
 	rm -rf build
+
+# The real Pulumi engine built from the Go module proxy: make engine, make preview STACK=dev
+include engine/engine.mk

@@ -68,8 +68,8 @@ class UserStorage(pulumi.ComponentResource):
             description=f"Cinder CSI driver of the hub {config.hostname} (managed by Pulumi)",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        cloud_conf = pulumi.Output.all(config.cloud.auth_url, config.cloud.region, credential.id, credential.secret).apply(
-            lambda parts: storage.cloud_conf(*parts)
+        cloud_conf = pulumi.Output.all(credential.id, credential.secret).apply(
+            lambda credential: storage.cloud_conf(config.cloud.auth_url, config.cloud.region, *credential)
         )
         cloud_config = apply_object(
             f"{name}-cloud-config", storage.cloud_config_secret(pulumi.Output.secret(cloud_conf)), on_cluster
