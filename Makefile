@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 SYSTEM_PACKAGES ?= cloud-init shellcheck e2fsprogs util-linux fdisk mount openssl
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup system-deps plan check test bench docs clean
+.PHONY: setup system-deps upstream plan check test bench docs clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+## Upstream data not in ../shared/upstream/: cert-manager's CRDs, from its Go module at the pinned chart version
+upstream: setup
+	@GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download \
+	  github.com/cert-manager/cert-manager@$$($(PY) -c 'from config.model import DEFAULT_CERT_MANAGER_CHART as v; print(v)')
+
 ## Offline plan of a stack (no cloud, no credentials): make plan [STACK=dev | CONFIG=path/Pulumi.<stack>.yaml] [OUT=dir]
 plan: setup
 	$(PY) -m hubctl plan --stack $(STACK) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
@@ -40,7 +45,7 @@ check: setup
 	$(PY) -m hubctl check --stack $(STACK) $(if $(CONFIG),--config $(CONFIG))
 
 ## All tests. pytest's exit code 5 means it collected no test: say so, and fail.
-test: setup system-deps
+test: setup system-deps upstream
 	@$(PY) -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; fi; exit $$status
 

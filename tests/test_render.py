@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shlex
 from types import SimpleNamespace
 
@@ -10,7 +11,7 @@ import pytest
 from config.model import SECRET_PLACEHOLDER, AzureAdAuth, DummyAuth, GitHubAuth, LetsEncrypt, ManualTls, OidcAuth
 from render import certificates, jupyterhub, placement, shared_data, storage
 
-from .upstream import CERT_MANAGER, Z2JH, chart_errors, kubespawner_traits
+from .upstream import CERT_MANAGER, Z2JH, cert_manager_errors, chart_errors, kubespawner_traits
 from .variants import VARIANTS, Variant
 
 CONTROL_PLANE = {"nodeSelector": {"node-role.kubernetes.io/control-plane": "true"},
@@ -192,9 +193,9 @@ def test_cert_manager_values_pass_the_chart_schema_and_pin_every_component():
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
 def test_cluster_issuer_solves_http01_through_traefik_on_the_control_plane(environment):
-    """No cert-manager CRD schema is available offline: the issuer's shape is checked field by field."""
     letsencrypt = LetsEncrypt(type="letsencrypt", email="admins@example.org", environment=environment)
     issuer = certificates.cluster_issuer(letsencrypt)
+    assert cert_manager_errors(issuer, "clusterissuers") == []
     assert (issuer["apiVersion"], issuer["kind"]) == ("cert-manager.io/v1", "ClusterIssuer")
     assert set(issuer) == {"apiVersion", "kind", "metadata", "spec"}
     acme = issuer["spec"]["acme"]
@@ -226,3 +227,14 @@ def test_storage_class_keeps_volumes():
     storage_class = storage.storage_class(VARIANTS[0].config().user_storage)
     assert storage_class["reclaimPolicy"] == "Retain" and storage_class["allowVolumeExpansion"] is True
     assert storage_class["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+
+
+def test_cert_manager_crd_check_catches_typos_and_wrong_types():
+    issuer = certificates.cluster_issuer(
+        LetsEncrypt(type="letsencrypt", email="admins@example.org", environment="staging"))
+    typo = copy.deepcopy(issuer)
+    typo["spec"]["acme"]["solvers"][0]["http01"]["ingres"] = typo["spec"]["acme"]["solvers"][0]["http01"].pop("ingress")
+    assert any("'ingres' was unexpected" in error for error in cert_manager_errors(typo, "clusterissuers"))
+    wrong_type = copy.deepcopy(issuer)
+    wrong_type["spec"]["acme"]["solvers"] = {"http01": {}}
+    assert any(error.startswith("spec.acme.solvers:") for error in cert_manager_errors(wrong_type, "clusterissuers"))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -13,11 +16,16 @@ import yaml
 from kubernetes_validate.utils import all_versions
 from packaging.version import Version
 
-from .conftest import UPSTREAM
+from config.model import DEFAULT_CERT_MANAGER_CHART
+
+from .conftest import PROJECT_DIR, UPSTREAM
 
 Z2JH = UPSTREAM / "z2jh-4.4.0"
 CERT_MANAGER = UPSTREAM / "cert-manager-v1.21.1"
 KUBESPAWNER_TRAITS = UPSTREAM / "kubespawner-7.0.0" / "kubespawner-traits.txt"
+# cert-manager's CRDs are not in ../shared/upstream/: its Go module at the chart's version carries them
+# (deploy/crds/, the source of the chart's CRDs). `make upstream` downloads it from the Go module proxy.
+CERT_MANAGER_MODULE = f"github.com/cert-manager/cert-manager@{DEFAULT_CERT_MANAGER_CHART}"
 
 
 def helm_merge(defaults: Any, overrides: Any) -> Any:
@@ -67,3 +75,43 @@ def kubernetes_errors(manifest: dict[str, Any], kubernetes_version: str) -> list
     except kubernetes_validate.ValidationError as error:
         return [f"{'.'.join(map(str, error.absolute_path))}: {error.message}"]
     return []
+
+
+@lru_cache(maxsize=None)
+def _cert_manager_module() -> Path:
+    # Only from the module cache (GOPROXY=off): tests reach no network.
+    env = {**os.environ, "GOPROXY": "off", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+    result = subprocess.run(["go", "mod", "download", "-json", CERT_MANAGER_MODULE], cwd=PROJECT_DIR, env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AssertionError(f"{CERT_MANAGER_MODULE} is not in the Go module cache: run `make upstream` "
+                             f"(`make test` does): {result.stdout.strip()} {result.stderr.strip()}")
+    return Path(json.loads(result.stdout)["Dir"])
+
+
+def _closed(schema: Any) -> Any:
+    """The schema with unknown fields refused: the API server would prune them silently, so a typo'd field would
+    vanish instead of failing."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed(value) for key, value in schema.items()}
+    if ("properties" in schema and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")):
+        closed["additionalProperties"] = False
+    return closed
+
+
+@lru_cache(maxsize=None)
+def _crd_validator(group: str, plural: str, version: str) -> jsonschema.Draft4Validator:
+    crd = yaml.safe_load((_cert_manager_module() / "deploy" / "crds" / f"{group}_{plural}.yaml").read_text())
+    (served,) = [entry for entry in crd["spec"]["versions"] if entry["name"] == version]
+    return jsonschema.Draft4Validator(_closed(served["schema"]["openAPIV3Schema"]))
+
+
+def cert_manager_errors(manifest: dict[str, Any], plural: str) -> list[str]:
+    """Errors of a cert-manager object against its CRD's schema (unknown fields refused)."""
+    group, version = manifest["apiVersion"].split("/")
+    errors = _crd_validator(group, plural, version).iter_errors(manifest)
+    return sorted(f"{'.'.join(map(str, error.absolute_path))}: {error.message}" for error in errors)
