@@ -208,11 +208,15 @@ def write_plan(plan: Plan, out: Path) -> list[Path]:
 
 
 def render_tree(plan: Plan) -> str:
-    """What would be created, as a tree: type, name and the options that protect data."""
+    """What would be created, as a tree: type, name and the options that protect data or order a replacement."""
     lines: list[str] = []
 
     def flags(resource: PlannedResource) -> str:
-        marks = [mark for mark, on in (("protect", resource.protect), ("retain", resource.retain_on_delete)) if on]
+        marks = [mark for mark, on in (
+            ("protect", resource.protect),
+            ("retain", resource.retain_on_delete),
+            ("delete before replace", resource.delete_before_replace),
+        ) if on]
         return f"  [{', '.join(marks)}]" if marks else ""
 
     def walk(resource: PlannedResource, prefix: str, last: bool, root: bool) -> None:
