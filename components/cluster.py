@@ -31,8 +31,12 @@ class ClusterArgs:
     subnet_id: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]
     control_plane_security_group_ids: Sequence[pulumi.Input[str]]
-    # The NFS share's volume (hub.sharedData), attached to whichever server serves it.
+    # The NFS share's volume, attached to whichever server serves it: exactly when the config has hub.sharedData.
     shared_data_volume_id: Optional[pulumi.Input[str]] = None
+
+    def __post_init__(self) -> None:
+        if (self.shared_data_volume_id is None) != (self.config.shared_data is None):
+            raise ValueError("ClusterArgs: shared_data_volume_id is required exactly with hub.sharedData")
 
 
 class Cluster(pulumi.ComponentResource):
@@ -60,19 +64,19 @@ class Cluster(pulumi.ComponentResource):
         private_key = pulumi.Output.secret(ssh_key.private_key_openssh)
         self.floating_ip = self._floating_ip()
 
-        serves_nfs = config.shared_data is not None and args.shared_data_volume_id is not None
-        nfs_on_control_plane = serves_nfs and config.shared_data.server == "control-plane"
-        nfs = self._nfs_serve() if serves_nfs else None
+        nfs = self._nfs_serve() if config.shared_data else None
+        nfs_on_control_plane = config.shared_data is not None and config.shared_data.server == "control-plane"
 
         control_plane_port = self._port("control-plane", args.control_plane_security_group_ids,
                                         config.cloud.control_plane_address)
-        control_plane_user_data = pulumi.Output.all(token, self.floating_ip, nfs).apply(
+        control_plane_nfs = nfs if nfs_on_control_plane else None
+        control_plane_user_data = pulumi.Output.all(token, self.floating_ip, control_plane_nfs).apply(
             lambda values: cloud_init.control_plane_user_data(
                 config,
                 token=values[0],
                 private_address=config.cloud.control_plane_address,
                 floating_ip=values[1],
-                nfs=values[2] if nfs_on_control_plane else None,
+                nfs=values[2],
             )
         )
         # The port keeps the fixed address: the old server must release it before a new one can take it.
@@ -107,13 +111,12 @@ class Cluster(pulumi.ComponentResource):
             worker_ports.append(port)
 
         self.nfs_server_address = None
-        if serves_nfs:
+        if nfs is not None:
             if nfs_on_control_plane:
-                nfs_server, self.nfs_server_address = control_plane, pulumi.Output.from_input(
-                    config.cloud.control_plane_address
-                )
+                nfs_server, address = control_plane, config.cloud.control_plane_address
             else:
-                nfs_server, self.nfs_server_address = self._dedicated_nfs_server(nfs)
+                nfs_server, address = self._dedicated_nfs_server(nfs), config.cloud.nfs_server_address
+            self.nfs_server_address = pulumi.Output.from_input(address)
             openstack.compute.VolumeAttach(
                 f"{name}-shared-data-attachment",
                 instance_id=nfs_server.id,
@@ -171,19 +174,15 @@ class Cluster(pulumi.ComponentResource):
             lambda volume_id: cloud_init.NfsServe(volume_id=volume_id, client_cidr=cidr)
         )
 
-    def _dedicated_nfs_server(
-        self, nfs: pulumi.Output[cloud_init.NfsServe]
-    ) -> tuple[openstack.compute.Instance, pulumi.Output[str]]:
+    def _dedicated_nfs_server(self, nfs: pulumi.Output[cloud_init.NfsServe]) -> openstack.compute.Instance:
         config = self._args.config
         assert config.shared_data and config.shared_data.server_flavor  # the model requires it for "dedicated"
-        address = config.cloud.nfs_server_address
-        port = self._port("nfs-server", [self._args.cluster_security_group_id], address)
+        port = self._port("nfs-server", [self._args.cluster_security_group_id], config.cloud.nfs_server_address)
         user_data = nfs.apply(lambda serve: cloud_init.nfs_server_user_data(config, nfs=serve))
-        server = self._server(
+        return self._server(
             "nfs-server", f"{config.name}-nfs", config.shared_data.server_flavor, port, user_data,
             pulumi.ResourceOptions(delete_before_replace=True),
         )
-        return server, pulumi.Output.from_input(address)
 
     def _port(
         self, role: str, security_group_ids: Sequence[pulumi.Input[str]], fixed_address: Optional[str] = None

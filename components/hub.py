@@ -48,20 +48,20 @@ class Hub(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         network = Network(f"{name}-network", NetworkArgs(config=config), child)
-        volume = None
+        volume_id = None
         if config.shared_data:
-            volume = SharedDataVolume(
+            volume_id = SharedDataVolume(
                 f"{name}-shared-data-volume",
                 SharedDataVolumeArgs(hub_name=config.name, shared_data=config.shared_data, cloud=config.cloud),
                 child,
-            )
+            ).volume_id
         cluster = Cluster(f"{name}-cluster", ClusterArgs(
             config=config,
             network_id=network.network_id,
             subnet_id=network.subnet_id,
             cluster_security_group_id=network.cluster_security_group_id,
             control_plane_security_group_ids=network.control_plane_security_group_ids,
-            shared_data_volume_id=volume.volume_id if volume else None,
+            shared_data_volume_id=volume_id,
         ), child)
 
         provider = kubernetes.Provider(f"{name}-kubernetes", kubeconfig=cluster.kubeconfig, opts=child)
@@ -89,7 +89,7 @@ class Hub(pulumi.ComponentResource):
         self.floating_ip = cluster.floating_ip
         self.control_plane_address = cluster.control_plane_address
         self.worker_addresses = cluster.worker_addresses
-        self.shared_data_volume_id = volume.volume_id if volume else None
+        self.shared_data_volume_id = volume_id
         self.kubeconfig = cluster.kubeconfig
         self.jupyterhub_release = jupyterhub.release_name
         self.jupyterhub_namespace = jupyterhub.release_namespace

@@ -10,7 +10,6 @@ import pulumi_kubernetes as kubernetes
 
 from config.model import SharedData as SharedDataConfig
 from render import shared_data
-from render.cloud_init import NFS_EXPORT_PATH
 
 from .kubernetes_objects import apply_object
 
@@ -30,9 +29,7 @@ class SharedData(pulumi.ComponentResource):
     def __init__(self, name: str, args: SharedDataArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("hubstack:kubernetes:SharedData", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
-        volume, claim = shared_data.shared_data_objects(
-            args.shared_data, args.nfs_server, NFS_EXPORT_PATH, args.hub_namespace
-        )
+        volume, claim = shared_data.shared_data_objects(args.shared_data, args.nfs_server, args.hub_namespace)
         nfs_volume = apply_object(f"{name}-volume", volume, on_cluster)
         apply_object(f"{name}-claim", claim, pulumi.ResourceOptions.merge(
             on_cluster, pulumi.ResourceOptions(depends_on=[nfs_volume])))

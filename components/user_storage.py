@@ -13,7 +13,6 @@ from config import HubConfig
 from config.model import CinderHomes
 from render import kubernetes as manifests
 from render import storage
-from render.cloud_init import NFS_EXPORT_PATH
 
 from .kubernetes_objects import apply_object
 
@@ -51,7 +50,7 @@ class UserStorage(pulumi.ComponentResource):
         else:
             assert args.nfs_server is not None  # checked by UserStorageArgs
             self.homes_claim = storage.NFS_HOMES_CLAIM
-            volume, claim = storage.nfs_homes_objects(config, args.nfs_server, NFS_EXPORT_PATH, args.hub_namespace)
+            volume, claim = storage.nfs_homes_objects(config, args.nfs_server, args.hub_namespace)
             nfs_volume = apply_object(f"{name}-nfs-volume", volume, on_cluster)
             apply_object(f"{name}-nfs-claim", claim, pulumi.ResourceOptions.merge(
                 on_cluster, pulumi.ResourceOptions(depends_on=[nfs_volume])))

@@ -229,16 +229,18 @@ class Cloud(Model):
     # Fixed addresses below the DHCP pool, so no worker's port can take them first.
     @property
     def control_plane_address(self) -> str:
-        return str(ipaddress.ip_network(self.network_cidr)[FIXED_ADDRESS_OFFSETS["control-plane"]])
+        return self._host(FIXED_ADDRESS_OFFSETS["control-plane"])
 
     @property
     def nfs_server_address(self) -> str:
-        return str(ipaddress.ip_network(self.network_cidr)[FIXED_ADDRESS_OFFSETS["nfs"]])
+        return self._host(FIXED_ADDRESS_OFFSETS["nfs"])
 
     @property
     def dhcp_pool(self) -> tuple[str, str]:
-        subnet = ipaddress.ip_network(self.network_cidr)
-        return str(subnet[max(FIXED_ADDRESS_OFFSETS.values()) + 1]), str(subnet[-2])
+        return self._host(max(FIXED_ADDRESS_OFFSETS.values()) + 1), self._host(-2)
+
+    def _host(self, offset: int) -> str:
+        return str(ipaddress.ip_network(self.network_cidr)[offset])
 
     @property
     def flavor_catalog(self) -> dict[str, Flavor]:

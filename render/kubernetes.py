@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cloud_init import NFS_EXPORT_PATH
+
 # One hub per cluster: the runbooks' namespace name, so their kubectl commands (`-n jhub`) keep working.
 HUB_NAMESPACE = "jhub"
 CERT_MANAGER_NAMESPACE = "cert-manager"
@@ -37,8 +39,14 @@ def secret(name: str, namespace: Any, string_data: dict[str, Any], type_: str = 
     }
 
 
-def nfs_volume(name: str, server: Any, path: str, capacity: str, claim: str, claim_namespace: Any) -> dict[str, Any]:
-    """A PersistentVolume on an NFS export, reserved for one claim (a PV is not namespaced, its claim is)."""
+def nfs_share_objects(volume: str, claim: str, server: Any, size_gb: int, namespace: Any) -> list[dict[str, Any]]:
+    """A PersistentVolume over the whole NFS export and the one claim it is reserved for (pods mount subPaths)."""
+    capacity = f"{size_gb}Gi"
+    return [_nfs_volume(volume, server, capacity, claim, namespace), _nfs_claim(claim, namespace, volume, capacity)]
+
+
+def _nfs_volume(name: str, server: Any, capacity: str, claim: str, claim_namespace: Any) -> dict[str, Any]:
+    # A PV is not namespaced, its claim is.
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
@@ -51,12 +59,12 @@ def nfs_volume(name: str, server: Any, path: str, capacity: str, claim: str, cla
             # No storage class: the default class's provisioner must not take the claim.
             "storageClassName": "",
             "claimRef": {"namespace": claim_namespace, "name": claim},
-            "nfs": {"server": server, "path": path},
+            "nfs": {"server": server, "path": NFS_EXPORT_PATH},
         },
     }
 
 
-def nfs_claim(name: str, namespace: Any, volume: str, capacity: str) -> dict[str, Any]:
+def _nfs_claim(name: str, namespace: Any, volume: str, capacity: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",

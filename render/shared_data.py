@@ -19,12 +19,8 @@ SHARED_DATA_SUBPATH = "data"
 POD_VOLUME = "shared-data"
 
 
-def shared_data_objects(shared_data: SharedData, server: Any, path: str, namespace: Any) -> list[dict[str, Any]]:
-    capacity = f"{shared_data.size_gb}Gi"
-    return [
-        kubernetes.nfs_volume(SHARED_DATA_VOLUME, server, path, capacity, SHARED_DATA_CLAIM, namespace),
-        kubernetes.nfs_claim(SHARED_DATA_CLAIM, namespace, SHARED_DATA_VOLUME, capacity),
-    ]
+def shared_data_objects(shared_data: SharedData, server: Any, namespace: Any) -> list[dict[str, Any]]:
+    return kubernetes.nfs_share_objects(SHARED_DATA_VOLUME, SHARED_DATA_CLAIM, server, shared_data.size_gb, namespace)
 
 
 # z2jh cannot vary a mount by user, KubeSpawner can: modify_pod_hook sees the final pod (after profile

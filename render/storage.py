@@ -71,11 +71,9 @@ def storage_class(homes: CinderHomes) -> dict[str, Any]:
     }
 
 
-def nfs_homes_objects(config: HubConfig, server: Any, path: str, namespace: Any) -> list[dict[str, Any]]:
+def nfs_homes_objects(config: HubConfig, server: Any, namespace: Any) -> list[dict[str, Any]]:
     """The PersistentVolume and claim of the NFS export that holds the homes (config.homes_on_nfs)."""
     assert config.shared_data is not None, "homes on NFS need hub.sharedData (the config model enforces it)"
-    capacity = f"{config.shared_data.size_gb}Gi"
-    return [
-        kubernetes.nfs_volume(NFS_HOMES_VOLUME, server, path, capacity, NFS_HOMES_CLAIM, namespace),
-        kubernetes.nfs_claim(NFS_HOMES_CLAIM, namespace, NFS_HOMES_VOLUME, capacity),
-    ]
+    return kubernetes.nfs_share_objects(
+        NFS_HOMES_VOLUME, NFS_HOMES_CLAIM, server, config.shared_data.size_gb, namespace
+    )

@@ -66,9 +66,12 @@ def _configs() -> dict[str, HubConfig]:
     }
 
 
+CONFIGS = _configs()
+
+
 def _render_all() -> dict[str, str]:
     rendered = {}
-    for stack, config in _configs().items():
+    for stack, config in CONFIGS.items():
         nfs = NfsServe(volume_id=VOLUME_ID, client_cidr=config.cloud.network_cidr)
         rendered[f"{stack}/nfs-server"] = nfs_server_user_data(config, nfs=nfs)
         if stack == "prod-dedicated-nfs":
@@ -86,7 +89,6 @@ def _render_all() -> dict[str, str]:
 
 
 RENDERED = _render_all()
-CONFIGS = _configs()
 
 
 def _doc(name: str) -> dict:

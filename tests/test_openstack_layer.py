@@ -223,8 +223,7 @@ def test_an_adopted_floating_ip_is_associated_not_allocated():
     assert plan.by_type(FLOATING_IP) == []
     (association,) = plan.by_type(ASSOCIATION)
     assert association.inputs["floatingIp"] == "149.165.150.10" == plan.outputs["floatingIp"]
-    tls_sans = "149.165.150.10"
-    assert tls_sans in _servers(plan)["atmos-course"].revealed["userData"]
+    assert "149.165.150.10" in _servers(plan)["atmos-course"].revealed["userData"]  # a TLS SAN of k3s
 
 
 def test_designate_record_only_when_a_zone_is_configured():
@@ -302,3 +301,14 @@ def test_outputs_name_the_addresses_an_admin_needs():
     assert len(outputs["workerAddresses"]) == config.cluster.worker_count
     assert set(outputs) >= {"hostname", "url", "floatingIp", "controlPlaneAddress", "workerAddresses",
                             "sharedDataVolumeId", "kubeconfig"}
+
+
+def test_cluster_args_say_when_the_shared_data_volume_is_needed():
+    from components.cluster import ClusterArgs
+
+    common = {"network_id": "n", "subnet_id": "s", "cluster_security_group_id": "g",
+              "control_plane_security_group_ids": ["g"]}
+    with pytest.raises(ValueError, match="shared_data_volume_id is required exactly with hub.sharedData"):
+        ClusterArgs(config=_variant("prod"), **common)
+    with pytest.raises(ValueError, match="shared_data_volume_id is required exactly with hub.sharedData"):
+        ClusterArgs(config=_variant("dev"), shared_data_volume_id="v", **common)

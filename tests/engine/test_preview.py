@@ -32,8 +32,7 @@ def offline_plan(stack: str, out: Path) -> list[dict[str, Any]]:
         capture_output=True,
         text=True,
     )
-    plan = json.loads((out / "plan.json").read_text())
-    return plan["resources"] if isinstance(plan, dict) else plan
+    return json.loads((out / "plan.json").read_text())["resources"]
 
 
 def real_preview(stack: str) -> dict[str, Any]:
