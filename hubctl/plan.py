@@ -121,11 +121,18 @@ def _wire_value(value: Any, reveal: bool) -> Any:
 class _RecordingMonitor(MockMonitor):
     """The mock monitor, also keeping what the engine would get: parent, protect, retainOnDelete, dependencies."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, stack: str) -> None:
         super().__init__(mocks)
+        self.stack = stack
         self.recorded: list[PlannedResource] = []
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The SDK's own reads project and stack from context variables, which the executor threads it runs
+        # in do not see (they would say "stack::project").
+        urn = super().make_urn(parent, type_, name)
+        return f"urn:pulumi:{self.stack}::{PROJECT}::" + urn.split("::", 2)[2]
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -161,7 +168,7 @@ class _RecordingMonitor(MockMonitor):
 def run_program(config: HubConfig | dict[str, Any], stack: str, program: Path = PROJECT_DIR / "__main__.py") -> Plan:
     """Run the Pulumi program under mocks with `config` as the stack's (secret) `hubstack:hub` value."""
     value = to_stack_config(config) if isinstance(config, HubConfig) else config
-    monitor = _RecordingMonitor(HubMocks())
+    monitor = _RecordingMonitor(HubMocks(), stack)
     pulumi.runtime.set_all_config({f"{PROJECT}:{CONFIG_KEY}": json.dumps(value)}, [f"{PROJECT}:{CONFIG_KEY}"])
     runtime_settings.configure(
         MockSettings(

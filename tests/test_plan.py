@@ -87,3 +87,9 @@ def test_schema_and_reference_are_current(tmp_path):
         subprocess.run([sys.executable, "-m", "hubctl", command, "--out", str(fresh)], cwd=PROJECT_DIR, check=True,
                        capture_output=True)
         assert fresh.read_text() == (PROJECT_DIR / committed).read_text(), f"run `make docs`: {committed} is stale"
+
+
+def test_urns_name_the_stack_and_project(dev_plan) -> None:
+    # The mocks must give the URNs `pulumi up` would: a plan diffed against a real preview lines up by URN.
+    wrong = [resource.urn for resource in dev_plan.resources if not resource.urn.startswith("urn:pulumi:dev::hubstack::")]
+    assert not wrong, wrong[:3]
