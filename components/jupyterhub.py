@@ -9,9 +9,10 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from config import HubConfig
-from config.model import DummyAuth
+from config.model import JUPYTERHUB_CHART, DummyAuth
 from render import jupyterhub
 
+from . import helm
 from .shared_data import SharedData
 from .tls import Tls
 from .user_storage import UserStorage
@@ -42,12 +43,9 @@ class JupyterHub(pulumi.ComponentResource):
     def __init__(self, name: str, args: JupyterHubArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("hubstack:kubernetes:JupyterHub", name, None, opts)
         config = args.config
-        release = kubernetes.helm.v3.Release(
-            f"{name}-release",
+        release = helm.release(
+            f"{name}-release", config, JUPYTERHUB_CHART, jupyterhub.JUPYTERHUB_REPOSITORY,
             name=jupyterhub.JUPYTERHUB_RELEASE,
-            chart=jupyterhub.JUPYTERHUB_CHART,
-            version=config.charts.jupyterhub,
-            repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=jupyterhub.JUPYTERHUB_REPOSITORY),
             namespace=args.hub_namespace,
             values=jupyterhub.values(config, jupyterhub.Secrets(auth=_auth_secret(config))),
             timeout=RELEASE_TIMEOUT_SECONDS,

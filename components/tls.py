@@ -11,10 +11,11 @@ import pulumi_kubernetes as kubernetes
 
 from config import HubConfig
 from config.certificates import expiry_warning
-from config.model import LetsEncrypt, ManualTls
+from config.model import CERT_MANAGER_CHART, LetsEncrypt, ManualTls
 from render import certificates
 from render import kubernetes as manifests
 
+from . import helm
 from .kubernetes_objects import apply_object
 
 
@@ -64,12 +65,9 @@ class Tls(pulumi.ComponentResource):
         namespace = apply_object(
             f"{name}-cert-manager-namespace", manifests.namespace(manifests.CERT_MANAGER_NAMESPACE), on_cluster
         )
-        release = kubernetes.helm.v3.Release(
-            f"{name}-cert-manager",
+        release = helm.release(
+            f"{name}-cert-manager", args.config, CERT_MANAGER_CHART, certificates.CERT_MANAGER_REPOSITORY,
             name=certificates.CERT_MANAGER_RELEASE,
-            chart=certificates.CERT_MANAGER_CHART,
-            version=args.config.charts.cert_manager,
-            repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=certificates.CERT_MANAGER_REPOSITORY),
             namespace=namespace.metadata.apply(lambda metadata: metadata.name),
             values=certificates.cert_manager_values(),
             opts=on_cluster,

@@ -10,10 +10,11 @@ import pulumi_kubernetes as kubernetes
 import pulumi_openstack as openstack
 
 from config import HubConfig
-from config.model import CinderHomes
+from config.model import CINDER_CSI_CHART, CinderHomes
 from render import kubernetes as manifests
 from render import storage
 
+from . import helm
 from .kubernetes_objects import apply_object
 
 
@@ -73,12 +74,9 @@ class UserStorage(pulumi.ComponentResource):
         cloud_config = apply_object(
             f"{name}-cloud-config", storage.cloud_config_secret(pulumi.Output.secret(cloud_conf)), on_cluster
         )
-        release = kubernetes.helm.v3.Release(
-            f"{name}-cinder-csi",
+        release = helm.release(
+            f"{name}-cinder-csi", config, CINDER_CSI_CHART, storage.CINDER_CSI_REPOSITORY,
             name=storage.CINDER_CSI_RELEASE,
-            chart=storage.CINDER_CSI_CHART,
-            version=config.charts.cinder_csi,
-            repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=storage.CINDER_CSI_REPOSITORY),
             namespace=manifests.SYSTEM_NAMESPACE,
             values=storage.cinder_csi_values(config),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[cloud_config])),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (
@@ -30,7 +31,13 @@ from .quantities import MEMORY_HINT, format_bytes, memory_bytes, normalize_memor
 
 SECRET_PLACEHOLDER = "[secret]"
 DEFAULT_K3S_VERSION = "v1.33.5+k3s1"
+# Where Pulumi.yaml is: relative paths in the config are from here, as Pulumi runs the program here.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Chart versions the renderers were validated against (schemas in ../shared/upstream/).
+# Each chart's name in its repository, which is also how its archive is named.
+JUPYTERHUB_CHART = "jupyterhub"
+CERT_MANAGER_CHART = "cert-manager"
+CINDER_CSI_CHART = "openstack-cinder-csi"
 DEFAULT_JUPYTERHUB_CHART = "4.4.0"
 DEFAULT_CERT_MANAGER_CHART = "v1.21.1"
 # cloud-provider-openstack's chart for Kubernetes 1.33 (chart 2.N serves Kubernetes 1.N). It ships no values
@@ -545,6 +552,18 @@ class Charts(Model):
         DEFAULT_CINDER_CSI_CHART, pattern=r"^\d+\.\d+\.\d+$",
         description="openstack-cinder-csi chart of cloud-provider-openstack, for user homes on Cinder.",
     )
+    archives: Optional[str] = Field(
+        None,
+        description="Folder of chart archives named as `helm package` names them (`jupyterhub-4.4.0.tgz`), "
+        "installed instead of the charts' repositories: for sites without internet. Relative to the project "
+        "folder. `make charts` builds them from upstream sources into ~/.cache/hubstack-charts.",
+    )
+
+    def archive(self, chart: str, version: str) -> Optional[Path]:
+        """The archive of `chart` at `version` under `archives`, when set, as the program passes it to Helm."""
+        if self.archives is None:
+            return None
+        return Path(self.archives).expanduser() / f"{chart}-{version}.tgz"
 
 
 # ------------------------------------------------------------------------------------------------------ root
@@ -612,6 +631,28 @@ class HubConfig(Model):
                 check_chain(load_chain(self.tls.certificate), self.hostname, datetime.now(timezone.utc))
             except RuleViolation as problem:
                 raise RuleViolation(f"tls.{problem.key}", problem.message) from None
+        return self
+
+    @property
+    def charts_in_use(self) -> dict[str, str]:
+        """Chart name -> version of every chart this hub installs."""
+        used = {JUPYTERHUB_CHART: self.charts.jupyterhub}
+        if isinstance(self.tls, LetsEncrypt):
+            used[CERT_MANAGER_CHART] = self.charts.cert_manager
+        if isinstance(self.user_storage, CinderHomes):
+            used[CINDER_CSI_CHART] = self.charts.cinder_csi
+        return used
+
+    @model_validator(mode="after")
+    def _chart_archives_present(self) -> "HubConfig":
+        for chart, version in self.charts_in_use.items():
+            archive = self.charts.archive(chart, version)
+            if archive is not None and not (PROJECT_DIR / archive).is_file():
+                raise RuleViolation(
+                    "charts.archives",
+                    f"has no {archive.name} (looked in {(PROJECT_DIR / archive).parent}): run `make charts`, "
+                    f"or `helm pull` chart {chart} version {version} from its repository into that folder",
+                )
         return self
 
     @model_validator(mode="after")

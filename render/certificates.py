@@ -9,7 +9,6 @@ from config.model import LetsEncrypt
 from . import kubernetes, placement
 
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
-CERT_MANAGER_CHART = "cert-manager"
 CERT_MANAGER_RELEASE = "cert-manager"
 # k3s ships traefik as its ingress controller; the hub's ingress and the HTTP-01 solver both use it.
 INGRESS_CLASS = "traefik"

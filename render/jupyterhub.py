@@ -24,7 +24,6 @@ from config.model import (
 from . import certificates, placement, shared_data, storage
 
 JUPYTERHUB_REPOSITORY = "https://hub.jupyter.org/helm-chart/"
-JUPYTERHUB_CHART = "jupyterhub"
 JUPYTERHUB_RELEASE = "jhub"
 # z2jh's single-user defaults (singleuser.uid, singleuser.fsGid): who must own the directories on NFS.
 USER_UID = 1000

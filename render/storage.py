@@ -10,7 +10,6 @@ from config.model import CinderHomes
 from . import kubernetes, placement
 
 CINDER_CSI_REPOSITORY = "https://kubernetes.github.io/cloud-provider-openstack"
-CINDER_CSI_CHART = "openstack-cinder-csi"
 CINDER_CSI_RELEASE = "cinder-csi"
 CINDER_CSI_PROVISIONER = "cinder.csi.openstack.org"
 CLOUD_CONFIG_SECRET = "cinder-csi-cloud-config"
