@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Build (or reuse from the cache) the Pulumi engine binaries pinned in
-# versions.env, from the Go module proxy, and lay them out in one bin dir.
+# versions.env, from the Go module proxy or from upstream source snapshots,
+# and lay them out in one bin dir.
 #
 #   engine/build.sh              build/reuse, print a table, then `export PATH=...`
 #   engine/build.sh --print-bin  same, but stdout is only the bin dir (for scripts)
 #   engine/build.sh --check      build nothing, ask no network: if the engine is
 #                                complete (CLI, language host, every provider),
 #                                print its bin dir and exit 0; else print one
-#                                line saying what is missing and why, exit 3
+#                                line saying what is missing, exit 3
 #
-# Exit status: 0 if every buildable binary is there; 1 if one failed to build.
-# Binaries whose module the proxy does not serve are reported as "unavailable"
-# and do not fail the script (there is nothing to build them from).
-# HUBSTACK_ENGINE_BIN=DIR: --check looks for every binary in DIR instead.
+# Exit status: 0 if every binary is there; 1 if one failed to build or its
+# source snapshot is missing (one line names the repository to fetch).
+# HUBSTACK_SOURCES=DIR: where the source snapshots are (DIR/OWNER+NAME/repo).
 set -uo pipefail
-
+# The whole script is one block, read before it runs: editing the file while a build runs cannot break it.
+{
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 . "$here/versions.env"
@@ -32,6 +33,7 @@ say() {
 }
 
 cache=${HUBSTACK_ENGINE_CACHE:-$HOME/.cache/hubstack-engine}
+sources=${HUBSTACK_SOURCES:-/work/.mirror}
 if ((!check)); then
 	mkdir -p "$cache"
 	# Concurrent runs (make engine + preview.sh) would share $cache/work: serialize.
@@ -40,9 +42,9 @@ if ((!check)); then
 fi
 
 # CGO off: static binaries, as upstream releases them. The toolchain here must
-# do (no toolchain downloads). go.sum is committed, so builds only read it; the
-# proxy's checksum-database endpoint refuses lookups for most pulumi modules,
-# and go.sum already pins their hashes.
+# do (no toolchain downloads). go.sum files are committed or upstream's, so
+# builds only read them; the proxy's checksum-database endpoint refuses
+# lookups for most pulumi modules, and go.sum already pins their hashes.
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=readonly GONOSUMDB=github.com/pulumi
 if ! gover=$(go env GOVERSION 2>/dev/null); then
 	((check)) && echo "engine incomplete: no go toolchain on PATH to build it with" && exit 3
@@ -52,23 +54,55 @@ fi
 
 failed=0
 keys=()
-declare -A built_path=()
-unbuilt=() unserved=() # for --check: binaries not built yet / whose module is refused
+declare -A built_path=() built_version=()
+unbuilt=() # for --check: binaries not in the cache
 
-# The cache key of a binary: the versions plus a hash of our wrapper files, so
-# any pin or main.go change lands in a new cache dir and old ones stay reusable.
-cache_key() { # NAME VERSION MODVER WRAPPER_DIR
+# The cache key of a binary: its version, its source (module version or
+# commit), the toolchain, and a hash of our wrapper files, so any pin or
+# wrapper change lands in a new cache dir and old ones stay reusable.
+cache_key() { # NAME VERSION SOURCE WRAPPER_DIR
 	local sum
-	sum=$(cat "$4"/go.mod "$4"/go.sum "$4"/*.go 2>/dev/null | sha256sum | cut -c1-10)
-	echo "$1-$2-$3-$gover-$sum"
+	sum=$(cat "$4"/go.mod "$4"/go.sum "$4"/*.go "$4"/deps 2>/dev/null | sha256sum | cut -c1-10)
+	echo "$1-$2-${3:0:40}-$gover-$sum"
 }
 
-# build NAME VERSION MODULE MODVER WRAPPER_DIR PKG LDFLAGS [prep-fn]
+# The bare git dir of a fetched snapshot of REPO (owner/name).
+snapshot() { echo "$sources/${1/\//+}/repo"; }
+
+# extract REPO COMMIT DIR DEST: the tree DIR (empty: all) of REPO at COMMIT, as DEST. Archiving the subtree
+# itself reads only its objects (a snapshot may lack blobs elsewhere).
+extract() {
+	mkdir -p "$4" && git --git-dir="$(snapshot "$1")" archive --format=tar "$2${3:+:$3}" | tar -x -C "$4"
+}
+
+# extract_deps WRAPPER_DIR WORK: the modules its `deps` file lists, into WORK.
+extract_deps() {
+	[[ -f "$1/deps" ]] || return 0
+	local dest repo commit subdir
+	while read -r dest repo commit subdir; do
+		[[ -z "$dest" || "$dest" == \#* ]] && continue
+		have_source "$repo" "$commit" && extract "$repo" "$commit" "$subdir" "$2/$dest" || return 1
+	done <"$1/deps"
+}
+
+# have_source REPO COMMIT: the snapshot holds the commit, or one line says what to fetch.
+have_source() {
+	local git_dir
+	git_dir=$(snapshot "$1")
+	git --git-dir="$git_dir" cat-file -e "$2^{commit}" 2>/dev/null && return
+	say "source missing: fetch github:$1 (looked for commit $2 in $git_dir)"
+	return 1
+}
+
+# build NAME VERSION SOURCE WRAPPER_DIR PKG LDFLAGS [prep-fn]
+#   SOURCE is MODULE@MODVER (the proxy; WRAPPER_DIR is the main module) or
+#   git:REPO@COMMIT:DIR (a snapshot; WRAPPER_DIR's go.mod/go.sum, if any,
+#   replace upstream's). PKG is built in the scratch copy; prep-fn runs there first.
 build() {
-	local name=$1 version=$2 mod=$3 modver=$4 wdir=$5 pkg=$6 ldflags=$7 prep=${8:-}
+	local name=$1 version=$2 source=$3 wdir=$4 pkg=$5 ldflags=$6 prep=${7:-}
+	local key
+	key=$(cache_key "$name" "$version" "${source##*@}" "$wdir")
 	if ((check)); then
-		local key
-		key=$(cache_key "$name" "$version" "$modver" "$wdir")
 		if [[ -x "$cache/$key/$name" ]]; then
 			built_path[$name]=$cache/$key/$name && keys+=("$key")
 		else
@@ -76,151 +110,188 @@ build() {
 		fi
 		return
 	fi
-	local have
-	# shellcheck disable=SC2015 # any failure gives "", reported below
-	have=$(cd "$wdir" && go list -m -f '{{.Version}}' "$mod" 2>/dev/null || true)
-	if [[ "$have" != "$modver" ]]; then
-		say "$name: $wdir/go.mod requires $mod@${have:-?}, versions.env says $modver;"
-		say "  re-pin: (cd $wdir && go get ${mod}@$modver && go mod tidy)"
-		failed=1
-		return
-	fi
-	local key dir out start secs status
-	key=$(cache_key "$name" "$version" "$modver" "$wdir")
-	dir="$cache/$key"
-	out="$dir/$name"
+	local dir="$cache/$key" out="$cache/$key/$name" work="$cache/work/$name" start status
 	start=$(date +%s)
 	if [[ -x "$out" ]]; then
 		status=cached
+	elif [[ $source == git:* ]]; then
+		local spec=${source#git:} repo commit subdir
+		repo=${spec%%@*} spec=${spec#*@} commit=${spec%%:*} subdir=${spec#*:}
+		rm -rf "$work" && mkdir -p "$dir"
+		if have_source "$repo" "$commit" && extract "$repo" "$commit" "$subdir" "$work" &&
+			extract_deps "$wdir" "$work"; then
+			cp "$wdir"/go.* "$work"/ 2>/dev/null || true # upstream go.mod unless ours replaces it
+			status=$(compile)
+		else
+			status=MISSING
+		fi
 	else
-		# Build in a scratch copy outside the repo: provider mains embed JSON
-		# that is copied there from the module cache, never into the repo.
-		local work="$cache/work/$name"
+		local mod=${source%@*} modver=${source##*@} have
+		# shellcheck disable=SC2015 # any failure gives "", reported below
+		have=$(cd "$wdir" && go list -m -f '{{.Version}}' "$mod" 2>/dev/null || true)
+		if [[ "$have" != "$modver" ]]; then
+			say "$name: $wdir/go.mod requires $mod@${have:-?}, versions.env says $modver;"
+			say "  re-pin: (cd $wdir && go get ${mod}@$modver && go mod tidy)"
+			failed=1
+			return
+		fi
 		rm -rf "$work" && mkdir -p "$work" "$dir"
 		cp "$wdir"/go.mod "$wdir"/go.sum "$work"/
 		cp "$wdir"/*.go "$work"/ 2>/dev/null || true
-		if [[ -n "$prep" ]] && ! (cd "$work" && "$prep") >"$dir/build.log" 2>&1; then
-			status=FAILED
-		elif (cd "$work" && go build -trimpath -o "$out.tmp" -ldflags "$ldflags" "$pkg") >>"$dir/build.log" 2>&1; then
-			mv "$out.tmp" "$out" && status=built
-		else
-			status=FAILED
-		fi
-		if [[ $status == FAILED ]]; then
-			failed=1
-			say "$name: build failed in $work; log $dir/build.log:"
-			tail -n 15 "$dir/build.log" | sed 's/^/  /' >&2
-		fi
+		status=$(compile)
 	fi
-	secs=$(($(date +%s) - start))
+	case $status in
+	FAILED)
+		say "$name: build failed in $work; log $dir/build.log:"
+		tail -n 15 "$dir/build.log" | sed 's/^/  /' >&2
+		failed=1
+		;;
+	MISSING) failed=1 ;;
+	esac
 	local size=-
-	[[ -x "$out" ]] && size=$(du -h "$out" | cut -f1) && built_path[$name]=$out && keys+=("$key")
-	say "$(printf '%-28s %-28s %-8s %5ss %6s' "$name" "$version" "$status" "$secs" "$size")"
+	[[ -x "$out" ]] && size=$(du -h "$out" | cut -f1) && built_path[$name]=$out built_version[$name]=$version &&
+		keys+=("$key")
+	say "$(printf '%-28s %-26s %-7s %5ss %5s' "$name" "$version" "$status" "$(($(date +%s) - start))" "$size")"
 }
 
-# Report a binary whose module the proxy will not hand out. The probe reruns
-# each time, so a module that becomes available is noticed.
-unavailable() {
-	local name=$1 version=$2 probe=$3 err
-	((check)) && unserved+=("$name") && return
-	if err=$(cd /tmp && go list -m -json "$probe" 2>&1 >/dev/null); then
-		say "$(printf '%-28s %-28s %-8s' "$name" "$version" "SERVED?") $probe now resolves: add a wrapper for it"
+# compile: prep-fn and go build in $work, log in $dir (build's locals); prints built or FAILED.
+compile() {
+	if [[ -n "$prep" ]] && ! (cd "$work" && "$prep") >"$dir/build.log" 2>&1; then
+		echo FAILED
+	elif (cd "$work" && go build -trimpath -o "$out.tmp" -ldflags "$ldflags" "$pkg") >>"$dir/build.log" 2>&1; then
+		mv "$out.tmp" "$out" && echo built
 	else
-		say "$(printf '%-28s %-28s %-8s' "$name" "$version" "unavailable") go list -m -json $probe"
-		say "    $(echo "$err" | tr '\n\t' '  ')"
+		echo FAILED
 	fi
 }
 
-# Upstream's main.go runs `go generate` to write schema-embed.json (schema with
-# the version filled in) and terraform-mapping-embed.json (compacted); do the
-# same with python3 from the files in the module cache.
-# shellcheck disable=SC2317 # called indirectly, as build's prep-fn
-prep_kubernetes() {
-	local src
-	src=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) || return 1
-	[[ -n "$src" && -d "$src" ]] || { go mod download github.com/pulumi/pulumi-kubernetes/provider/v4 &&
-		src=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4); } || return 1
-	python3 - "$src/cmd/pulumi-resource-kubernetes" "$KUBERNETES_VERSION" <<'EOF'
+# Upstream's main.go runs `go generate` to write schema-embed.json (schema.json
+# with the version filled in, compacted) and, for kubernetes,
+# terraform-mapping-embed.json; do the same with python3.
+# versioned_schema DIR VERSION [EXTRA-JSON...]: in DIR, each X.json -> X-embed.json.
+# shellcheck disable=SC2317 # called by the prep-fns
+versioned_schema() {
+	python3 - "$@" <<'EOF'
 import json, sys
-d, version = sys.argv[1], sys.argv[2]
+d, version, *extra = sys.argv[1:]
 schema = json.load(open(f"{d}/schema.json"))
 schema["version"] = version
-json.dump(schema, open("schema-embed.json", "w"), separators=(",", ":"))
-json.dump(json.load(open(f"{d}/terraform-mapping.json")), open("terraform-mapping-embed.json", "w"), separators=(",", ":"))
+json.dump(schema, open(f"{d}/schema-embed.json", "w"), separators=(",", ":"))
+for name in extra:
+    json.dump(json.load(open(f"{d}/{name}.json")), open(f"{d}/{name}-embed.json", "w"), separators=(",", ":"))
 EOF
 }
 
-say "$(printf '%-28s %-28s %-8s %6s %6s' BINARY VERSION STATUS TIME SIZE)"
-build pulumi "v$PULUMI_VERSION" github.com/pulumi/pulumi/pkg/v3 "$PULUMI_MODVER" "$here/pulumi" \
+# shellcheck disable=SC2317 # prep-fns are called indirectly, by compile
+prep_kubernetes() {
+	local src
+	go mod download github.com/pulumi/pulumi-kubernetes/provider/v4 &&
+		src=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) &&
+		cp "$src"/cmd/pulumi-resource-kubernetes/{schema,terraform-mapping}.json . && chmod u+w ./*.json &&
+		versioned_schema . "$KUBERNETES_VERSION" terraform-mapping && rm schema.json terraform-mapping.json
+}
+# shellcheck disable=SC2317
+prep_openstack() { versioned_schema cmd/pulumi-resource-openstack "$OPENSTACK_VERSION"; }
+# shellcheck disable=SC2317
+prep_random() { versioned_schema cmd/pulumi-resource-random "$RANDOM_VERSION"; }
+# shellcheck disable=SC2317
+prep_tls() { versioned_schema cmd/pulumi-resource-tls "$TLS_VERSION"; }
+
+# Every snapshot a build from source may need, checked before anything is built: a missing one is said at
+# once, in one line each, rather than after the other binaries took their minutes.
+if ((!check)); then
+	missing=0
+	while read -r repo commit; do
+		have_source "$repo" "$commit" || missing=1
+	done < <( (
+		for binary in PYTHON_HOST OPENSTACK COMMAND RANDOM TLS; do
+			repo=${binary}_REPO commit=${binary}_COMMIT
+			echo "${!repo} ${!commit}"
+		done
+		cat "$here"/providers/*/deps 2>/dev/null | grep -v '^#' | awk 'NF { print $2, $3 }'
+	) | sort -u)
+	((missing)) && say "engine incomplete: fetch the snapshots above, then run make engine again" && exit 1
+fi
+
+say "$(printf '%-28s %-26s %-7s %6s %5s' BINARY VERSION STATUS TIME SIZE)"
+build pulumi "v$PULUMI_VERSION" "github.com/pulumi/pulumi/pkg/v3@$PULUMI_MODVER" "$here/pulumi" \
 	github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
 	"-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
-unavailable pulumi-language-python "v$PULUMI_VERSION" "$PYTHON_HOST_MODULE@$PYTHON_HOST_MODVER"
-build pulumi-resource-kubernetes "$KUBERNETES_VERSION" github.com/pulumi/pulumi-kubernetes/provider/v4 \
-	"$KUBERNETES_MODVER" "$here/providers/kubernetes" \
+build pulumi-language-python "v$PULUMI_VERSION" "git:$PYTHON_HOST_REPO@$PYTHON_HOST_COMMIT:$PYTHON_HOST_DIR" \
+	"$here/language-python" . \
+	"-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+build pulumi-resource-kubernetes "$KUBERNETES_VERSION" \
+	"github.com/pulumi/pulumi-kubernetes/provider/v4@$KUBERNETES_MODVER" "$here/providers/kubernetes" \
 	hubstack/engine/providers/kubernetes \
 	"-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_VERSION" \
 	prep_kubernetes
-unavailable pulumi-resource-openstack "$OPENSTACK_VERSION" "$OPENSTACK_PROBE"
-unavailable pulumi-resource-command "$COMMAND_VERSION" "$COMMAND_PROBE"
-unavailable pulumi-resource-random "$RANDOM_VERSION" "$RANDOM_PROBE"
-unavailable pulumi-resource-tls "$TLS_VERSION" "$TLS_PROBE"
+build pulumi-resource-openstack "$OPENSTACK_VERSION" "git:$OPENSTACK_REPO@$OPENSTACK_COMMIT:$OPENSTACK_DIR" \
+	"$here/providers/openstack" ./cmd/pulumi-resource-openstack \
+	"-s -w -X github.com/pulumi/pulumi-openstack/provider/v5/pkg/version.Version=$OPENSTACK_VERSION" \
+	prep_openstack
+build pulumi-resource-command "$COMMAND_VERSION" "git:$COMMAND_REPO@$COMMAND_COMMIT:$COMMAND_DIR" \
+	"$here/providers/command" ./cmd/pulumi-resource-command \
+	"-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=v$COMMAND_VERSION"
+build pulumi-resource-random "$RANDOM_VERSION" "git:$RANDOM_REPO@$RANDOM_COMMIT:$RANDOM_DIR" \
+	"$here/providers/random" ./cmd/pulumi-resource-random \
+	"-s -w -X github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version=$RANDOM_VERSION" \
+	prep_random
+build pulumi-resource-tls "$TLS_VERSION" "git:$TLS_REPO@$TLS_COMMIT:$TLS_DIR" \
+	"$here/providers/tls" ./cmd/pulumi-resource-tls \
+	"-s -w -X github.com/pulumi/pulumi-tls/provider/v5/pkg/version.Version=$TLS_VERSION" \
+	prep_tls
 
 if ((check)); then
 	bin="$cache/bin-$(printf '%s\n' "${keys[@]}" | sha256sum | cut -c1-10)"
-	where="not built yet (run make engine)"
-	if [[ -n "${HUBSTACK_ENGINE_BIN:-}" ]]; then
-		# A bin dir given by hand: every binary must be in it, whatever versions.env says.
-		bin=$HUBSTACK_ENGINE_BIN where="not in HUBSTACK_ENGINE_BIN=$bin" unbuilt=()
-		for name in pulumi pulumi-resource-kubernetes "${unserved[@]}"; do
-			[[ -x "$bin/$name" ]] || unbuilt+=("$name")
-		done
-		unserved=()
-	elif ((${#unbuilt[@]} == 0)) && [[ ! -x "$bin/pulumi" ]]; then
+	if ((${#unbuilt[@]} == 0)) && [[ ! -d "$bin/home/plugins" ]]; then
 		unbuilt+=("the bin dir $bin")
 	fi
-	[[ -x "$bin/pulumi-language-python-exec" ]] || [[ ! -d "$bin" ]] || unbuilt+=(pulumi-language-python-exec)
-	if ((${#unbuilt[@]} + ${#unserved[@]} == 0)); then
+	if ((${#unbuilt[@]} == 0)); then
 		echo "$bin"
 		exit 0
 	fi
-	join() {
-		local IFS=, list
-		list="$*"
-		echo "${list//,/, }"
-	}
-	msg="engine incomplete:"
-	((${#unserved[@]})) && msg+=" missing $(join "${unserved[@]}") (the Go module proxy refuses their modules: 403 This module version is not available; see engine/README.md)"
-	((${#unserved[@]} && ${#unbuilt[@]})) && msg+=";"
-	((${#unbuilt[@]})) && msg+=" $(join "${unbuilt[@]}") $where"
-	echo "$msg"
+	list="${unbuilt[*]}"
+	echo "engine incomplete: ${list// /, } not built yet (run make engine)"
 	exit 3
 fi
 
-# One bin dir per set of keys. Hard links (not symlinks): the CLI looks for its
-# bundled language host next to the resolved path of its own executable and
-# warns when the $PATH copy resolves elsewhere.
+# One bin dir per set of keys: the CLI and the language host, to put on PATH, and home/, a PULUMI_HOME whose
+# plugins/ holds the providers as `pulumi plugin install` lays them out. Providers on PATH would be "ambient"
+# plugins, taken whatever version is asked for and warned about on every run.
+# Hard links (not symlinks): the CLI looks for its bundled language host next to the resolved path of its
+# own executable and warns when the $PATH copy resolves elsewhere.
 set_id=$(printf '%s\n' "${keys[@]}" | sha256sum | cut -c1-10)
 bin="$cache/bin-$set_id"
-if [[ ! -d "$bin" ]]; then
-	mkdir -p "$bin.tmp"
-	for name in "${!built_path[@]}"; do
+if ((!failed)) && [[ ! -d "$bin/home/plugins" ]]; then
+	rm -rf "$bin.tmp" && mkdir -p "$bin.tmp"
+	for name in pulumi pulumi-language-python; do
 		ln -f "${built_path[$name]}" "$bin.tmp/$name" 2>/dev/null || cp "${built_path[$name]}" "$bin.tmp/$name"
 	done
-	# The exec shim the language host runs is a Python script shipped in the
-	# sdk module of the CLI's version; copy it from the module cache.
-	# shellcheck disable=SC2015 # any failure of the chain is reported
-	sdkdir=$(cd /tmp && go mod download -json "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') &&
-		install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$bin.tmp/" ||
-		{ say "could not copy pulumi-language-python-exec from sdk/v3@v$PULUMI_VERSION"; failed=1; }
-	rm -rf "$bin" && mv "$bin.tmp" "$bin"
+	for name in "${!built_path[@]}"; do
+		[[ $name == pulumi-resource-* ]] || continue
+		PULUMI_HOME="$bin.tmp/home" "$bin.tmp/pulumi" plugin install resource "${name#pulumi-resource-}" \
+			"${built_version[$name]}" --file "${built_path[$name]}" >/dev/null 2>&1 ||
+			{ say "$name: pulumi plugin install failed" && failed=1; }
+	done
+	# The exec shim the language host runs: a Python script beside it in upstream's tree.
+	exec_shim="$PYTHON_HOST_COMMIT:${PYTHON_HOST_DIR%/*}/pulumi-language-python-exec"
+	if git --git-dir="$(snapshot "$PYTHON_HOST_REPO")" show "$exec_shim" >"$bin.tmp/pulumi-language-python-exec" &&
+		chmod 0755 "$bin.tmp/pulumi-language-python-exec" && ((!failed)); then
+		rm -rf "$bin" && mv "$bin.tmp" "$bin"
+	else
+		say "could not lay out $bin.tmp (the exec shim from $PYTHON_HOST_REPO@$PYTHON_HOST_COMMIT, the plugins)"
+		failed=1
+	fi
 fi
 
-if ((print_bin)); then
+if ((failed)); then
+	say "engine incomplete: see above"
+elif ((print_bin)); then
 	echo "$bin"
 else
 	echo
-	echo "# To use these plugins with no downloads:"
-	echo "export PATH=$bin:\$PATH PULUMI_SKIP_UPDATE_CHECK=1 PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
+	echo "# To use this engine by hand, with no downloads:"
+	echo "export PATH=$bin:\$PATH PULUMI_HOME=$bin/home PULUMI_SKIP_UPDATE_CHECK=1 PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
 fi
 exit $failed
+}

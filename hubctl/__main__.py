@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from config import ConfigError, json_schema, load_stack_file
+from config import ConfigError, json_schema, load_stack_file, read_stack_file
 
 from .plan import PROJECT_DIR, render_tree, run_program, write_plan
 from .reference import render_reference
@@ -107,6 +107,55 @@ def bench(
             f"{stack}: median {statistics.median(times):.2f} s over {runs} runs "
             f"(min {min(times):.2f}, max {max(times):.2f})"
         )
+
+
+@app.command()
+def preview(
+    stack: str = typer.Option("dev", help="Stack whose Pulumi.<stack>.yaml is previewed."),
+    json_output: bool = typer.Option(False, "--json", help="`pulumi preview --json` instead of --diff."),
+) -> None:
+    """Real `pulumi preview` of a stack with the engine of `make engine`: no cloud, no credentials, a dummy for
+    every secret the stack file leaves unset."""
+    from .engine import EngineMissing, PulumiFailed, Workspace
+
+    stack, _ = _load(stack, None)
+    try:
+        with Workspace(stack) as workspace:
+            workspace.set_config(read_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml"), f"Pulumi.{stack}.yaml")
+            if json_output:
+                typer.echo(json.dumps(workspace.preview(), indent=2))
+            else:
+                result = workspace.pulumi("preview", "--non-interactive", "--diff", "--stack", stack, check=False)
+                typer.echo(result.stdout + result.stderr, nl=False)
+                raise typer.Exit(result.returncode)
+    except (EngineMissing, PulumiFailed) as error:
+        typer.echo(f"hubctl preview: {error}", err=True)
+        raise typer.Exit(2 if isinstance(error, EngineMissing) else 1) from None
+
+
+@app.command()
+def changes(
+    stack: str = typer.Option("prod", help="The base stack every change edits."),
+    out: Path = typer.Option(PROJECT_DIR / "docs" / "changes.md"),
+) -> None:
+    """Preview every everyday change against a state as if `pulumi up` had succeeded; write the change table."""
+    from .changes import CHANGES, render_table, run_changes, settle
+    from .engine import EngineMissing, PulumiFailed, Workspace
+
+    stack, _ = _load(stack, None)
+    base = read_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
+    started = time.perf_counter()
+    try:
+        with Workspace(stack) as workspace:
+            workspace.set_config(base, f"Pulumi.{stack}.yaml")
+            rounds = settle(workspace)
+            typer.echo(f"{stack}: settled state after {rounds} previews ({time.perf_counter() - started:.1f} s)")
+            outcomes = run_changes(workspace, base, CHANGES)
+    except (EngineMissing, PulumiFailed, RuntimeError) as error:
+        typer.echo(f"hubctl changes: {error}", err=True)
+        raise typer.Exit(1) from None
+    out.write_text(render_table(stack, outcomes))
+    typer.echo(f"wrote {out}: {len(outcomes)} changes in {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":

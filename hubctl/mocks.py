@@ -41,15 +41,21 @@ def resource_id(type_: str, name: str) -> str:
     return f"{name}-id"
 
 
+def computed_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The outputs a provider would compute for a new resource, absent from its inputs: stable fakes."""
+    computed = {key: value for key, value in _COMPUTED.get(type_, {}).items() if key not in inputs}
+    if type_ == "openstack:networking/port:Port":
+        # A fixed address is the port's; Neutron's DHCP picks the others when the port is created.
+        fixed = [entry.get("ipAddress") for entry in inputs.get("fixedIps", [])]
+        computed["allFixedIps"] = [address or f"[address of {name}]" for address in fixed]
+    return computed
+
+
 class HubMocks(pulumi.runtime.Mocks):
     """Echo the inputs, add the computed outputs above, and give every resource the ID `resource_id` says."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        computed = {key: value for key, value in _COMPUTED.get(args.typ, {}).items() if key not in args.inputs}
-        if args.typ == "openstack:networking/port:Port":
-            # A fixed address is the port's; Neutron's DHCP picks the others when the port is created.
-            fixed = [entry.get("ipAddress") for entry in args.inputs.get("fixedIps", [])]
-            computed["allFixedIps"] = [address or f"[address of {args.name}]" for address in fixed]
+        computed = computed_outputs(args.typ, args.name, args.inputs)
         return resource_id(args.typ, args.name), {**args.inputs, **computed}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from hubctl.engine import BUILD, INCOMPLETE
+
 ENGINE_TESTS = Path(__file__).resolve().parent
-PROJECT_DIR = ENGINE_TESTS.parent.parent
-CHECK = [str(PROJECT_DIR / "engine" / "build.sh"), "--check"]
-INCOMPLETE = 3  # build.sh --check's exit status for "engine incomplete"
 
 _DESELECTED = pytest.StashKey[str]()
 
@@ -25,7 +24,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ours = [item for item in items if ENGINE_TESTS in item.path.parents]
     if not ours:
         return
-    result = subprocess.run(CHECK, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([str(BUILD), "--check"], capture_output=True, text=True, timeout=60)
     if result.returncode != INCOMPLETE:
         return
     ids = {id(item) for item in ours}

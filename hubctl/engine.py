@@ -1,0 +1,199 @@
+"""The real Pulumi engine, offline: a throwaway workspace in which `pulumi preview` runs with no cloud.
+
+The engine comes from `engine/build.sh` (CLI, Python language host and every provider, no downloads). A workspace
+is a temp copy of the project with a file backend, a dummy passphrase, dummy OpenStack credentials (a provider only
+authenticates when it first calls the API, which a preview of config-driven resources never does) and a dummy
+value for every secret the stack needs. The repository's files are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import SecretStr
+
+from config import CONFIG_KEY, PROJECT, SECRET_PLACEHOLDER, HubConfig, parse
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BUILD = PROJECT_DIR / "engine" / "build.sh"
+CONFIG_NAME = f"{PROJECT}:{CONFIG_KEY}"
+DUMMY_SECRET = "dummy-secret"
+INCOMPLETE = 3  # build.sh --check: the engine is incomplete
+
+_DUMMY_CLOUD = {
+    "OS_AUTH_URL": "http://127.0.0.1:5000/v3", "OS_USERNAME": "dummy", "OS_PASSWORD": "dummy",
+    "OS_PROJECT_NAME": "dummy", "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
+    "OS_REGION_NAME": "RegionOne", "OS_INTERFACE": "public", "OS_IDENTITY_API_VERSION": "3",
+}
+# Anything that would point the engine or a provider elsewhere than this workspace.
+_CLEARED = (
+    "PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE_FILE",
+    "OS_CLOUD", "OS_TOKEN", "OS_APPLICATION_CREDENTIAL_ID", "OS_APPLICATION_CREDENTIAL_SECRET", "KUBECONFIG",
+)
+
+
+class EngineMissing(RuntimeError):
+    """The engine is not built (the message is build.sh's one line)."""
+
+
+class PulumiFailed(RuntimeError):
+    def __init__(self, command: list[str], result: subprocess.CompletedProcess[str]) -> None:
+        self.result = result
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-30:])
+        super().__init__(f"`pulumi {' '.join(command)}` exited {result.returncode}:\n{tail}")
+
+
+def engine_bin() -> Path:
+    """The bin dir of the complete engine, or EngineMissing with build.sh's reason."""
+    result = subprocess.run([str(BUILD), "--check"], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise EngineMissing(result.stdout.strip() or result.stderr.strip())
+    return Path(result.stdout.strip())
+
+
+def secret_paths(config: HubConfig) -> list[str]:
+    """`pulumi config set --path` paths of the secrets a config holds (offline, they are placeholders)."""
+    found: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, SecretStr):
+            if value.get_secret_value() == SECRET_PLACEHOLDER:
+                found.append(path)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+
+    walk(config.model_dump(mode="python", by_alias=True), CONFIG_KEY)
+    return found
+
+
+class Workspace:
+    """A temp copy of the project with one stack, run by the built engine. Use as a context manager."""
+
+    def __init__(self, stack: str, bin_dir: Optional[Path] = None) -> None:
+        self.stack = stack
+        self.bin_dir = bin_dir or engine_bin()
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"hubstack-{stack}-"))
+        self.project = self._tmp / "project"
+        self.env = {key: value for key, value in os.environ.items() if key not in _CLEARED}
+        self.env.update(_DUMMY_CLOUD)
+        self.env.update({
+            "PATH": f"{self.bin_dir}:{os.environ.get('PATH', '')}",
+            # A home of its own (no user credentials) with the engine's providers, and no others.
+            "PULUMI_HOME": str(self._tmp / "home"),
+            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+            "PULUMI_SKIP_UPDATE_CHECK": "1",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_CONFIG_PASSPHRASE": "hubstack-offline-dummy",
+        })
+        self._ciphertexts: dict[tuple[str, str], Any] = {}
+
+    def __enter__(self) -> "Workspace":
+        shutil.copytree(PROJECT_DIR, self.project, symlinks=True, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "__pycache__", "*.pyc", ".pytest_cache", "Pulumi.*.yaml"))
+        if (PROJECT_DIR / ".venv").exists():
+            (self.project / ".venv").symlink_to(PROJECT_DIR / ".venv")
+        (self._tmp / "state").mkdir()
+        (self._tmp / "home").mkdir()
+        (self._tmp / "home" / "plugins").symlink_to(self.bin_dir / "home" / "plugins")
+        self.pulumi("login", "--non-interactive", f"file://{self._tmp / 'state'}")
+        self.pulumi("stack", "init", "--non-interactive", "--secrets-provider", "passphrase", self.stack)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.project / f"Pulumi.{self.stack}.yaml"
+
+    def pulumi(self, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+        command = list(args)
+        result = subprocess.run(["pulumi", *command], cwd=self.project, env=self.env, capture_output=True,
+                                text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise PulumiFailed(command, result)
+        return result
+
+    def set_config(self, hub: dict[str, Any], source: str = "", secrets: Optional[dict[str, str]] = None) -> HubConfig:
+        """Make `hub` the stack's `hubstack:hub`, with a dummy for every secret it needs (or the value `secrets`
+        gives for its path, e.g. a TLS key that must match its certificate); the validated model."""
+        config = parse(hub, source, offline=True, plaintext_secrets=True)
+        needed = secret_paths(config)
+        for path in needed:
+            value = (secrets or {}).get(path, DUMMY_SECRET)
+            if (path, value) not in self._ciphertexts:
+                self._ciphertexts[path, value] = self._encrypt(path, value)
+        hub = json.loads(json.dumps(hub))
+        for path in needed:
+            _set_path(hub, path.split(".", 1)[1], self._ciphertexts[path, (secrets or {}).get(path, DUMMY_SECRET)])
+        self._write_config({CONFIG_NAME: hub})
+        return config
+
+    def _write_config(self, values: dict[str, Any]) -> None:
+        # The file keeps what `stack init` wrote (the passphrase provider's salt).
+        document = yaml.safe_load(self.stack_file.read_text()) if self.stack_file.exists() else {}
+        document["config"] = values
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def _encrypt(self, path: str, value: str) -> Any:
+        # The passphrase provider encrypts: set the secret alone, then read its `secure:` value back.
+        self._write_config({})
+        self.pulumi("config", "set", "--secret", "--path", f"{PROJECT}:{path}", value)
+        written = yaml.safe_load(self.stack_file.read_text())["config"][CONFIG_NAME]
+        return _get_path(written, path.split(".", 1)[1])
+
+    def schemas(self) -> dict[str, Any]:
+        """Each provider's Pulumi schema, by package name, from the provider binaries themselves."""
+        found = {}
+        for binary in sorted(self.bin_dir.glob("pulumi-resource-*")):
+            schema = json.loads(self.pulumi("package", "get-schema", str(binary)).stdout)
+            found[schema["name"]] = schema
+        return found
+
+    def import_deployment(self, deployment: dict[str, Any]) -> None:
+        path = self._tmp / "deployment.json"
+        path.write_text(json.dumps(deployment))
+        self.pulumi("stack", "import", "--file", str(path), "--force")
+
+    def preview(self, *extra: str) -> dict[str, Any]:
+        """`pulumi preview --json`, parsed; PulumiFailed (with what pulumi said) unless it succeeds."""
+        result = self.pulumi("preview", "--non-interactive", "--json", "--stack", self.stack, *extra, check=False)
+        try:
+            preview = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            raise PulumiFailed(["preview", "--json", *extra], result) from None
+        if result.returncode != 0:
+            said = [d.get("message", "").strip() for d in preview.get("diagnostics", [])]
+            result.stderr = "\n".join(said) + "\n" + (result.stderr or "")
+            raise PulumiFailed(["preview", "--json", *extra], result)
+        return preview
+
+
+def _steps(path: str) -> list[Any]:
+    import re
+
+    return [int(index) if index else key for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path)]
+
+
+def _get_path(data: Any, path: str) -> Any:
+    for step in _steps(path):
+        data = data[step]
+    return data
+
+
+def _set_path(data: Any, path: str, value: Any) -> None:
+    steps = _steps(path)
+    for step in steps[:-1]:
+        data = data[step]
+    data[steps[-1]] = value

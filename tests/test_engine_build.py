@@ -1,0 +1,35 @@
+"""engine/build.sh without its inputs: it says what is missing in one line each, at once, and builds nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+BUILD = Path(__file__).resolve().parent.parent / "engine" / "build.sh"
+SOURCE_REPOS = {"pulumi/pulumi", "pulumi/pulumi-openstack", "pulumi/pulumi-command", "pulumi/pulumi-random",
+                "pulumi/pulumi-tls", "pulumi/pulumi-yaml", "pulumi/pulumi-dotnet", "hashicorp/terraform-provider-tls"}
+
+
+def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HUBSTACK_ENGINE_CACHE": str(tmp_path / "cache"), "HUBSTACK_SOURCES": str(tmp_path / "none")}
+    return subprocess.run([str(BUILD), *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_missing_snapshots_are_named_before_anything_is_built(tmp_path):
+    result = _run(tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    named = {line.split("fetch github:", 1)[1].split()[0] for line in lines if line.startswith("source missing:")}
+    assert named == SOURCE_REPOS
+    assert len(lines) == len(SOURCE_REPOS) + 1, "one line per snapshot, then what to do"
+    assert "looked for commit" in lines[0] and str(tmp_path / "none") in lines[0]
+    assert not any((tmp_path / "cache").glob("pulumi*")), "nothing is built when a snapshot is missing"
+
+
+def test_check_says_in_one_line_what_is_not_built(tmp_path):
+    result = _run(tmp_path, "--check")
+    assert result.returncode == 3
+    assert result.stdout.count("\n") == 1
+    assert result.stdout.startswith("engine incomplete: pulumi, pulumi-language-python, pulumi-resource-kubernetes")
+    assert "run make engine" in result.stdout
