@@ -140,13 +140,16 @@ def changes(
 ) -> None:
     """Preview every everyday change against a state as if `pulumi up` had succeeded; write the change table."""
     from .changes import CHANGES, render_table, run_changes, settle
-    from .engine import EngineMissing, PulumiFailed, Workspace
+    from .engine import EngineMissing, PulumiFailed, Workspace, chart_archives
 
     stack, _ = _load(stack, None)
     base = read_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
     started = time.perf_counter()
     try:
+        archives = chart_archives()
         with Workspace(stack) as workspace:
+            # Helm's checks load the charts: from the archives of `make charts`, since no repository is in reach.
+            base.setdefault("charts", {})["archives"] = str(workspace.archives(archives))
             workspace.set_config(base, f"Pulumi.{stack}.yaml")
             rounds = settle(workspace)
             typer.echo(f"{stack}: settled state after {rounds} previews ({time.perf_counter() - started:.1f} s)")

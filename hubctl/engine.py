@@ -23,6 +23,7 @@ from config import CONFIG_KEY, PROJECT, SECRET_PLACEHOLDER, HubConfig, parse
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUILD = PROJECT_DIR / "engine" / "build.sh"
+CHARTS = PROJECT_DIR / "engine" / "charts.sh"
 CONFIG_NAME = f"{PROJECT}:{CONFIG_KEY}"
 DUMMY_SECRET = "dummy-secret"
 INCOMPLETE = 3  # build.sh --check: the engine is incomplete
@@ -46,13 +47,24 @@ class EngineMissing(RuntimeError):
 class PulumiFailed(RuntimeError):
     def __init__(self, command: list[str], result: subprocess.CompletedProcess[str]) -> None:
         self.result = result
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-30:])
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        # Pulumi's own error lines first (a Go or Python stack trace can follow them), then the tail.
+        said = [line for line in lines if line.lower().startswith(("error", "warning"))]
+        tail = "\n".join([*said[:10], *lines[-15:]])
         super().__init__(f"`pulumi {' '.join(command)}` exited {result.returncode}:\n{tail}")
 
 
 def engine_bin() -> Path:
     """The bin dir of the complete engine, or EngineMissing with build.sh's reason."""
     result = subprocess.run([str(BUILD), "--check"], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise EngineMissing(result.stdout.strip() or result.stderr.strip())
+    return Path(result.stdout.strip())
+
+
+def chart_archives() -> Path:
+    """The folder of `make charts`'s archives, or EngineMissing with charts.sh's reason."""
+    result = subprocess.run([str(CHARTS), "--check"], capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise EngineMissing(result.stdout.strip() or result.stderr.strip())
     return Path(result.stdout.strip())
@@ -95,6 +107,7 @@ class Workspace:
             "PULUMI_SKIP_UPDATE_CHECK": "1",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "PULUMI_CONFIG_PASSPHRASE": "hubstack-offline-dummy",
+            "PULUMI_EXPERIMENTAL": "true",  # preview --save-plan
         })
         self._ciphertexts: dict[tuple[str, str], Any] = {}
 
@@ -149,31 +162,48 @@ class Workspace:
     def _encrypt(self, path: str, value: str) -> Any:
         # The passphrase provider encrypts: set the secret alone, then read its `secure:` value back.
         self._write_config({})
-        self.pulumi("config", "set", "--secret", "--path", f"{PROJECT}:{path}", value)
+        self.pulumi("config", "set", "--secret", "--path", f"{PROJECT}:{path}", "--", value)
         written = yaml.safe_load(self.stack_file.read_text())["config"][CONFIG_NAME]
         return _get_path(written, path.split(".", 1)[1])
 
     def schemas(self) -> dict[str, Any]:
         """Each provider's Pulumi schema, by package name, from the provider binaries themselves."""
         found = {}
-        for binary in sorted(self.bin_dir.glob("pulumi-resource-*")):
+        for binary in sorted((self.bin_dir / "home" / "plugins").glob("resource-*/pulumi-resource-*")):
             schema = json.loads(self.pulumi("package", "get-schema", str(binary)).stdout)
             found[schema["name"]] = schema
         return found
+
+    def update_plan(self) -> dict[str, Any]:
+        """The update plan of a preview (`--save-plan`): per resource its goal, its steps and the outputs its
+        provider planned, secrets encrypted for this stack."""
+        path = self._tmp / "plan.json"
+        self.pulumi("preview", "--non-interactive", "--refresh=false", "--save-plan", str(path))
+        return json.loads(path.read_text())
+
+    def archives(self, source: Path) -> Path:
+        """A folder of this workspace's own with every chart archive of `source` (a change may add one)."""
+        folder = self._tmp / "charts"
+        folder.mkdir(exist_ok=True)
+        for archive in source.glob("*.tgz"):
+            (folder / archive.name).symlink_to(archive)
+        return folder
 
     def import_deployment(self, deployment: dict[str, Any]) -> None:
         path = self._tmp / "deployment.json"
         path.write_text(json.dumps(deployment))
         self.pulumi("stack", "import", "--file", str(path), "--force")
 
-    def preview(self, *extra: str) -> dict[str, Any]:
-        """`pulumi preview --json`, parsed; PulumiFailed (with what pulumi said) unless it succeeds."""
+    def preview(self, *extra: str, refused_ok: bool = False) -> dict[str, Any]:
+        """`pulumi preview --json`, parsed; PulumiFailed (with what pulumi said) unless it succeeds, or with
+        `refused_ok` unless it at least ran the program (then "refused" is true and the diagnostics say why)."""
         result = self.pulumi("preview", "--non-interactive", "--json", "--stack", self.stack, *extra, check=False)
         try:
             preview = json.loads(result.stdout)
         except json.JSONDecodeError:
             raise PulumiFailed(["preview", "--json", *extra], result) from None
-        if result.returncode != 0:
+        preview["refused"] = result.returncode != 0
+        if result.returncode != 0 and not (refused_ok and preview.get("steps")):
             said = [d.get("message", "").strip() for d in preview.get("diagnostics", [])]
             result.stderr = "\n".join(said) + "\n" + (result.stderr or "")
             raise PulumiFailed(["preview", "--json", *extra], result)
