@@ -190,12 +190,16 @@ prep_kubernetes() {
 		cp "$src"/cmd/pulumi-resource-kubernetes/{schema,terraform-mapping}.json . && chmod u+w ./*.json &&
 		versioned_schema . "$KUBERNETES_VERSION" terraform-mapping && rm schema.json terraform-mapping.json
 }
+# A Terraform-bridged provider's main embeds its schema the same way; `name` and `version` are build's.
 # shellcheck disable=SC2317
-prep_openstack() { versioned_schema cmd/pulumi-resource-openstack "$OPENSTACK_VERSION"; }
-# shellcheck disable=SC2317
-prep_random() { versioned_schema cmd/pulumi-resource-random "$RANDOM_VERSION"; }
-# shellcheck disable=SC2317
-prep_tls() { versioned_schema cmd/pulumi-resource-tls "$TLS_VERSION"; }
+prep_bridged() { versioned_schema "cmd/$name" "$version"; }
+
+# bridged NAME VAR GO_MODULE: the bridged provider pulumi-resource-NAME pinned by VAR_* in versions.env.
+bridged() {
+	local version=${2}_VERSION repo=${2}_REPO commit=${2}_COMMIT dir=${2}_DIR
+	build "pulumi-resource-$1" "${!version}" "git:${!repo}@${!commit}:${!dir}" "$here/providers/$1" \
+		"./cmd/pulumi-resource-$1" "-s -w -X $3/pkg/version.Version=${!version}" prep_bridged
+}
 
 # Every snapshot a build from source may need, checked before anything is built: a missing one is said at
 # once, in one line each, rather than after the other binaries took their minutes.
@@ -225,21 +229,12 @@ build pulumi-resource-kubernetes "$KUBERNETES_VERSION" \
 	hubstack/engine/providers/kubernetes \
 	"-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_VERSION" \
 	prep_kubernetes
-build pulumi-resource-openstack "$OPENSTACK_VERSION" "git:$OPENSTACK_REPO@$OPENSTACK_COMMIT:$OPENSTACK_DIR" \
-	"$here/providers/openstack" ./cmd/pulumi-resource-openstack \
-	"-s -w -X github.com/pulumi/pulumi-openstack/provider/v5/pkg/version.Version=$OPENSTACK_VERSION" \
-	prep_openstack
+bridged openstack OPENSTACK github.com/pulumi/pulumi-openstack/provider/v5
 build pulumi-resource-command "$COMMAND_VERSION" "git:$COMMAND_REPO@$COMMAND_COMMIT:$COMMAND_DIR" \
 	"$here/providers/command" ./cmd/pulumi-resource-command \
 	"-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=v$COMMAND_VERSION"
-build pulumi-resource-random "$RANDOM_VERSION" "git:$RANDOM_REPO@$RANDOM_COMMIT:$RANDOM_DIR" \
-	"$here/providers/random" ./cmd/pulumi-resource-random \
-	"-s -w -X github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version=$RANDOM_VERSION" \
-	prep_random
-build pulumi-resource-tls "$TLS_VERSION" "git:$TLS_REPO@$TLS_COMMIT:$TLS_DIR" \
-	"$here/providers/tls" ./cmd/pulumi-resource-tls \
-	"-s -w -X github.com/pulumi/pulumi-tls/provider/v5/pkg/version.Version=$TLS_VERSION" \
-	prep_tls
+bridged random RANDOM github.com/pulumi/pulumi-random/provider/v4
+bridged tls TLS github.com/pulumi/pulumi-tls/provider/v5
 
 if ((check)); then
 	bin="$cache/bin-$(printf '%s\n' "${keys[@]}" | sha256sum | cut -c1-10)"

@@ -1,10 +1,11 @@
 """What each everyday change does to a running hub, decided by the real providers' own diffs, with no cloud.
 
-`settle` gives a stack a state as if `pulumi up` had succeeded with its config: it previews, writes what the preview
-would create into a deployment (IDs and computed outputs from the offline plan's fakes, `hubctl.mocks`), imports it
-and previews again, until a preview with the same config shows no change. Each change is then previewed with
-`--refresh=false` against that state, so the providers' Diff decides update or replace. `render_table` writes
-docs/changes.md from the results.
+`settle` gives a stack a state as if `pulumi up` had succeeded with its config. It takes the update plan of a
+preview (`--save-plan`: per resource the inputs and the outputs its provider planned, in the provider's own form,
+secrets encrypted for the stack), writes it into a deployment as if carried out, with the offline plan's fakes for
+what only a cloud would tell (IDs, addresses, the kubeconfig), imports it and plans again, until a preview of the
+same config changes nothing. Each change is then previewed with `--refresh=false` against that state, so the
+providers' Diff decides update or replace. `render_table` writes docs/changes.md from the results.
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-import shutil
 import json
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from .engine import Workspace
 from .mocks import computed_outputs, resource_id
+from .plan import SECRET_SIG, SIG, UNKNOWN
 
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's "known after apply" in JSON
 SETTLE_ROUNDS = 8
 
 # Operations of `pulumi preview --json` steps that change something, in the order the table shows them.
@@ -125,7 +126,6 @@ users:
 _GOAL_FIELDS = ("type", "custom", "parent", "protect", "dependencies", "provider", "propertyDependencies",
                 "additionalSecretOutputs", "customTimeouts", "retainOnDelete", "deleteBeforeReplace",
                 "replaceOnChanges", "ignoreChanges", "aliases", "deletedWith")
-_SECRET_SIG, _SECRET_VALUE = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
 
 
 @functools.lru_cache(maxsize=None)
@@ -319,7 +319,7 @@ def _unknown(value: Any) -> bool:
 
 # Secrets as `pulumi stack export --show-secrets` writes them: the value's JSON text beside the secret marker.
 def _is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(_SECRET_SIG) == _SECRET_VALUE and "plaintext" in value
+    return isinstance(value, dict) and value.get(SIG) == SECRET_SIG and "plaintext" in value
 
 
 def _revealed(value: Any) -> Any:
@@ -327,7 +327,7 @@ def _revealed(value: Any) -> Any:
 
 
 def _as_secret(value: Any) -> dict[str, Any]:
-    return {_SECRET_SIG: _SECRET_VALUE, "plaintext": json.dumps(value)}
+    return {SIG: SECRET_SIG, "plaintext": json.dumps(value)}
 
 
 def settle(workspace: Workspace) -> int:

@@ -41,7 +41,7 @@ _CLEARED = (
 
 
 class EngineMissing(RuntimeError):
-    """The engine is not built (the message is build.sh's one line)."""
+    """The engine or the chart archives are not built (the message is the check's one line)."""
 
 
 class PulumiFailed(RuntimeError):
@@ -55,16 +55,18 @@ class PulumiFailed(RuntimeError):
 
 
 def engine_bin() -> Path:
-    """The bin dir of the complete engine, or EngineMissing with build.sh's reason."""
-    result = subprocess.run([str(BUILD), "--check"], capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        raise EngineMissing(result.stdout.strip() or result.stderr.strip())
-    return Path(result.stdout.strip())
+    """The bin dir of the complete engine (`engine/build.sh`)."""
+    return _checked(BUILD)
 
 
 def chart_archives() -> Path:
-    """The folder of `make charts`'s archives, or EngineMissing with charts.sh's reason."""
-    result = subprocess.run([str(CHARTS), "--check"], capture_output=True, text=True, timeout=60)
+    """The folder of the chart archives of `make charts` (`engine/charts.sh`)."""
+    return _checked(CHARTS)
+
+
+def _checked(script: Path) -> Path:
+    # `--check` builds nothing and asks no network: the folder, or one line on what is missing.
+    result = subprocess.run([str(script), "--check"], capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise EngineMissing(result.stdout.strip() or result.stderr.strip())
     return Path(result.stdout.strip())

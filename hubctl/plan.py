@@ -31,11 +31,11 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVER = "openstack:compute/instance:Instance"
 
 # Markers of Pulumi's wire format (sdk/go/common/resource/sig).
-_SIG = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SIG = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 @dataclass
@@ -101,8 +101,8 @@ class Plan:
 def _wire_value(value: Any, reveal: bool) -> Any:
     """A value of Pulumi's wire format as plain JSON; secrets redacted unless `reveal`."""
     if isinstance(value, dict):
-        signature = value.get(_SIG)
-        if signature == _SECRET_SIG:
+        signature = value.get(SIG)
+        if signature == SECRET_SIG:
             return _wire_value(value.get("value"), reveal) if reveal else SECRET_PLACEHOLDER
         if signature == _RESOURCE_SIG:
             return value.get("urn")
@@ -113,7 +113,7 @@ def _wire_value(value: Any, reveal: bool) -> Any:
         return {key: _wire_value(item, reveal) for key, item in value.items()}
     if isinstance(value, list):
         return [_wire_value(item, reveal) for item in value]
-    if value == _UNKNOWN:
+    if value == UNKNOWN:
         return "[unknown]"
     return value
 
