@@ -114,15 +114,19 @@ class Workspace:
         self._ciphertexts: dict[tuple[str, str], Any] = {}
 
     def __enter__(self) -> "Workspace":
-        shutil.copytree(PROJECT_DIR, self.project, symlinks=True, ignore=shutil.ignore_patterns(
-            ".git", ".venv", "build", "__pycache__", "*.pyc", ".pytest_cache", "Pulumi.*.yaml"))
-        if (PROJECT_DIR / ".venv").exists():
-            (self.project / ".venv").symlink_to(PROJECT_DIR / ".venv")
-        (self._tmp / "state").mkdir()
-        (self._tmp / "home").mkdir()
-        (self._tmp / "home" / "plugins").symlink_to(self.bin_dir / "home" / "plugins")
-        self.pulumi("login", "--non-interactive", f"file://{self._tmp / 'state'}")
-        self.pulumi("stack", "init", "--non-interactive", "--secrets-provider", "passphrase", self.stack)
+        try:
+            shutil.copytree(PROJECT_DIR, self.project, symlinks=True, ignore=shutil.ignore_patterns(
+                ".git", ".venv", "build", "__pycache__", "*.pyc", ".pytest_cache", "Pulumi.*.yaml"))
+            if (PROJECT_DIR / ".venv").exists():
+                (self.project / ".venv").symlink_to(PROJECT_DIR / ".venv")
+            (self._tmp / "state").mkdir()
+            (self._tmp / "home").mkdir()
+            (self._tmp / "home" / "plugins").symlink_to(self.bin_dir / "home" / "plugins")
+            self.pulumi("login", "--non-interactive", f"file://{self._tmp / 'state'}")
+            self.pulumi("stack", "init", "--non-interactive", "--secrets-provider", "passphrase", self.stack)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
