@@ -1,10 +1,14 @@
-"""engine/build.sh without its inputs: it says what is missing in one line each, at once, and builds nothing."""
+"""engine/build.sh and engine/charts.sh without their inputs: each says what is missing, in one line each, at once,
+and builds nothing."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 from pathlib import Path
+
+from config.model import (CERT_MANAGER_CHART, CINDER_CSI_CHART, DEFAULT_CERT_MANAGER_CHART, DEFAULT_CINDER_CSI_CHART,
+                          DEFAULT_JUPYTERHUB_CHART, JUPYTERHUB_CHART)
 
 BUILD = Path(__file__).resolve().parent.parent / "engine" / "build.sh"
 SOURCE_REPOS = {"pulumi/pulumi", "pulumi/pulumi-openstack", "pulumi/pulumi-command", "pulumi/pulumi-random",
@@ -33,3 +37,15 @@ def test_check_says_in_one_line_what_is_not_built(tmp_path):
     assert result.stdout.count("\n") == 1
     assert result.stdout.startswith("engine incomplete: pulumi, pulumi-language-python, pulumi-resource-kubernetes")
     assert "run make engine" in result.stdout
+
+
+def test_charts_check_says_in_one_line_what_is_missing(tmp_path):
+    charts = BUILD.parent / "charts.sh"
+    env = {**os.environ, "HUBSTACK_CHARTS": str(tmp_path / "charts")}
+    result = subprocess.run([str(charts), "--check"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert result.stdout.count("\n") == 1
+    # The archives charts.sh builds are those of the charts the config pins by default.
+    assert (f"{JUPYTERHUB_CHART}-{DEFAULT_JUPYTERHUB_CHART}.tgz {CERT_MANAGER_CHART}-{DEFAULT_CERT_MANAGER_CHART}.tgz "
+            f"{CINDER_CSI_CHART}-{DEFAULT_CINDER_CSI_CHART}.tgz") in result.stdout
+    assert "make charts" in result.stdout
