@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -44,6 +45,11 @@ def join_path(parts: Iterable[str | int]) -> str:
         else:
             path += f".{part}" if path else str(part)
     return path
+
+
+def split_path(path: str) -> list[str | int]:
+    """`profiles[1].memory.limit` -> ["profiles", 1, "memory", "limit"]: join_path's inverse."""
+    return [int(index) if index else key for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path)]
 
 
 def _path_in_input(loc: Sequence[str | int], data: Any) -> list[str | int]:

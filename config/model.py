@@ -647,10 +647,10 @@ class HubConfig(Model):
     def _chart_archives_present(self) -> "HubConfig":
         for chart, version in self.charts_in_use.items():
             archive = self.charts.archive(chart, version)
-            if archive is not None and not (PROJECT_DIR / archive).is_file():
+            if archive is not None and not (found := PROJECT_DIR / archive).is_file():
                 raise RuleViolation(
                     "charts.archives",
-                    f"has no {archive.name} (looked in {(PROJECT_DIR / archive).parent}): run `make charts`, "
+                    f"has no {archive.name} (looked in {found.parent}): run `make charts`, "
                     f"or `helm pull` chart {chart} version {version} from its repository into that folder",
                 )
         return self

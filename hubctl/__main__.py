@@ -139,7 +139,7 @@ def changes(
     out: Path = typer.Option(PROJECT_DIR / "docs" / "changes.md"),
 ) -> None:
     """Preview every everyday change against a state as if `pulumi up` had succeeded; write the change table."""
-    from .changes import CHANGES, render_table, run_changes, settle
+    from .changes import CHANGES, NotSettled, render_table, run_changes, settle
     from .engine import EngineMissing, PulumiFailed, Workspace, chart_archives
 
     stack, _ = _load(stack, None)
@@ -154,7 +154,7 @@ def changes(
             rounds = settle(workspace)
             typer.echo(f"{stack}: settled state after {rounds} previews ({time.perf_counter() - started:.1f} s)")
             outcomes = run_changes(workspace, base, CHANGES)
-    except (EngineMissing, PulumiFailed, RuntimeError) as error:
+    except (EngineMissing, PulumiFailed, NotSettled) as error:
         typer.echo(f"hubctl changes: {error}", err=True)
         raise typer.Exit(1) from None
     out.write_text(render_table(stack, outcomes))

@@ -64,6 +64,10 @@ DISRUPTIVE_UPDATES = {
 }
 
 
+class NotSettled(RuntimeError):
+    """The unchanged config does not preview as no change: no change preview against the state would count."""
+
+
 @dataclass(frozen=True)
 class Change:
     """An everyday change an admin makes to a running hub, as an edit of the base stack's `hubstack:hub`."""
@@ -248,11 +252,13 @@ class FakeState:
             urn, type_ = state["urn"], state["type"]
             name = _name_of(urn)
             inputs = state.get("inputs") or {}
-            known = {**computed_outputs(type_, name, inputs), **_parsed_outputs(type_, urn), "id": state["id"]}
+            known = {**computed_outputs(type_, name, inputs), "id": state["id"]}
             state["inputs"] = self._fill(inputs, self._spec(type_, inputs=True), {})
-            state["outputs"] = self._fill(state.get("outputs") or {}, self._spec(type_, inputs=False), known)
+            outputs = self._fill(state.get("outputs") or {}, self._spec(type_, inputs=False), known)
+            # Whatever the provider planned for these, ours stand: the same on every round.
             for key, value in _parsed_outputs(type_, urn).items():
-                state["outputs"][key] = value  # the key is ours: the same on every round
+                outputs[key] = _as_secret(value) if _is_secret(outputs.get(key)) else value
+            state["outputs"] = outputs
             self.resources[urn]["inputs"], self.resources[urn]["outputs"] = state["inputs"], state["outputs"]
         return deployment
 
@@ -341,7 +347,7 @@ def settle(workspace: Workspace) -> int:
         # Imported with the plan's ciphertexts, exported in clear to fill the unknowns, imported again.
         workspace.import_deployment(state.deployment(base))
         workspace.import_deployment(state.fill(json.loads(workspace.pulumi("stack", "export", "--show-secrets").stdout)))
-    raise RuntimeError(f"no settled state after {SETTLE_ROUNDS} previews; still changing:\n" + "\n".join(changed))
+    raise NotSettled(f"no settled state after {SETTLE_ROUNDS} previews; still changing:\n" + "\n".join(changed))
 
 
 def steps_of(preview: dict[str, Any]) -> list[Step]:
@@ -383,7 +389,7 @@ def run_changes(workspace: Workspace, base_hub: dict[str, Any], changes: list[Ch
     workspace.set_config(base_hub)
     left = steps_of(workspace.preview("--refresh=false"))
     if left:
-        raise RuntimeError("the unchanged config no longer previews as no change: "
+        raise NotSettled("the unchanged config no longer previews as no change: "
                            + ", ".join(f"{step.op} {step.name}" for step in left))
     return outcomes
 

@@ -20,6 +20,7 @@ import yaml
 from pydantic import SecretStr
 
 from config import CONFIG_KEY, PROJECT, SECRET_PLACEHOLDER, HubConfig, parse
+from config.errors import join_path, split_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUILD = PROJECT_DIR / "engine" / "build.sh"
@@ -76,27 +77,24 @@ def secret_paths(config: HubConfig) -> list[str]:
     """`pulumi config set --path` paths of the secrets a config holds (offline, they are placeholders)."""
     found: list[str] = []
 
-    def walk(value: Any, path: str) -> None:
+    def walk(value: Any, parts: list[str | int]) -> None:
         if isinstance(value, SecretStr):
             if value.get_secret_value() == SECRET_PLACEHOLDER:
-                found.append(path)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, f"{path}.{key}")
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                walk(item, f"{path}[{index}]")
+                found.append(join_path(parts))
+        elif isinstance(value, (dict, list)):
+            for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+                walk(item, [*parts, key])
 
-    walk(config.model_dump(mode="python", by_alias=True), CONFIG_KEY)
+    walk(config.model_dump(mode="python", by_alias=True), [CONFIG_KEY])
     return found
 
 
 class Workspace:
     """A temp copy of the project with one stack, run by the built engine. Use as a context manager."""
 
-    def __init__(self, stack: str, bin_dir: Optional[Path] = None) -> None:
+    def __init__(self, stack: str) -> None:
         self.stack = stack
-        self.bin_dir = bin_dir or engine_bin()
+        self.bin_dir = engine_bin()
         self._tmp = Path(tempfile.mkdtemp(prefix=f"hubstack-{stack}-"))
         self.project = self._tmp / "project"
         self.env = {key: value for key, value in os.environ.items() if key not in _CLEARED}
@@ -216,20 +214,14 @@ class Workspace:
         return preview
 
 
-def _steps(path: str) -> list[Any]:
-    import re
-
-    return [int(index) if index else key for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path)]
-
-
 def _get_path(data: Any, path: str) -> Any:
-    for step in _steps(path):
+    for step in split_path(path):
         data = data[step]
     return data
 
 
 def _set_path(data: Any, path: str, value: Any) -> None:
-    steps = _steps(path)
-    for step in steps[:-1]:
+    *parents, last = split_path(path)
+    for step in parents:
         data = data[step]
-    data[steps[-1]] = value
+    data[last] = value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ UPSTREAM = PROJECT_DIR.parent / "shared" / "upstream"
 sys.path.insert(0, str(PROJECT_DIR))
 
 from config import read_stack_file  # noqa: E402
+from config.errors import split_path  # noqa: E402
 from hubctl.mocks import HubMocks  # noqa: E402,F401  (the shared mocks, re-exported for tests)
 from hubctl.plan import Plan, run_program  # noqa: E402
 
@@ -25,12 +25,9 @@ def stack_data(stack: str) -> dict[str, Any]:
     return copy.deepcopy(read_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml"))
 
 
-_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     """Set `profiles[1].memory.limit` in nested dicts and lists; `~` as value deletes the key."""
-    steps = [int(index) if index else key for key, index in _STEP.findall(path)]
+    steps = split_path(path)
     target: Any = data
     for step in steps[:-1]:
         if isinstance(step, str) and step not in target:
