@@ -13,16 +13,20 @@ except ConfigError as error:
 
 hub = Hub(hub_config.name, HubArgs(config=hub_config))
 
-pulumi.export("hostname", hub.hostname)
-pulumi.export("url", hub.url)
-pulumi.export("floatingIp", hub.floating_ip)
-pulumi.export("controlPlaneAddress", hub.control_plane_address)
-pulumi.export("workerAddresses", hub.worker_addresses)
-pulumi.export("kubeconfig", hub.kubeconfig)  # a secret: `pulumi stack output kubeconfig --show-secrets`
-pulumi.export("jupyterhubRelease", hub.jupyterhub_release)
-pulumi.export("jupyterhubNamespace", hub.jupyterhub_namespace)
-if hub.shared_data_volume_id is not None:
-    pulumi.export("sharedDataVolumeId", hub.shared_data_volume_id)
-if hub.cert_manager_release is not None:
-    pulumi.export("certManagerRelease", hub.cert_manager_release)
-    pulumi.export("certManagerNamespace", hub.cert_manager_namespace)
+# Only what this hub has: no shared data, no cert-manager, or the OpenStack layer alone (hub.layers) leave some out.
+outputs = {
+    "hostname": hub.hostname,
+    "url": hub.url,
+    "floatingIp": hub.floating_ip,
+    "controlPlaneAddress": hub.control_plane_address,
+    "workerAddresses": hub.worker_addresses,
+    "sharedDataVolumeId": hub.shared_data_volume_id,
+    "kubeconfig": hub.kubeconfig,  # a secret: `pulumi stack output kubeconfig --show-secrets`
+    "jupyterhubRelease": hub.jupyterhub_release,
+    "jupyterhubNamespace": hub.jupyterhub_namespace,
+    "certManagerRelease": hub.cert_manager_release,
+    "certManagerNamespace": hub.cert_manager_namespace,
+}
+for output, value in outputs.items():
+    if value is not None:
+        pulumi.export(output, value)

@@ -45,7 +45,8 @@ class Cluster(pulumi.ComponentResource):
     worker_addresses: pulumi.Output[list[str]]
     # The NFS server's private address, with hub.sharedData only.
     nfs_server_address: Optional[pulumi.Output[str]]
-    kubeconfig: pulumi.Output[str]  # secret
+    # Secret; with the Kubernetes layer only (hub.layers: all).
+    kubeconfig: Optional[pulumi.Output[str]]
 
     def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("hubstack:openstack:Cluster", name, None, opts)
@@ -124,11 +125,28 @@ class Cluster(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self.kubeconfig = self._read_kubeconfig(control_plane, association, private_key) \
+            if config.kubernetes_layer else None
+        self.control_plane_address = control_plane_port.all_fixed_ips[0]
+        self.worker_addresses = pulumi.Output.all(*[port.all_fixed_ips[0] for port in worker_ports])
+        self.register_outputs({
+            "floatingIp": self.floating_ip,
+            "controlPlaneAddress": self.control_plane_address,
+            "workerAddresses": self.worker_addresses,
+            "kubeconfig": self.kubeconfig,
+        })
+
+    def _read_kubeconfig(
+        self,
+        control_plane: openstack.compute.Instance,
+        association: openstack.networking.FloatingIpAssociate,
+        private_key: pulumi.Output[str],
+    ) -> pulumi.Output[str]:
         read_kubeconfig = command.remote.Command(
-            f"{name}-kubeconfig",
+            f"{self._name}-kubeconfig",
             connection=command.remote.ConnectionArgs(
                 host=self.floating_ip,
-                user=config.cloud.image_user,
+                user=self._args.config.cloud.image_user,
                 private_key=private_key,
                 # The server is still booting when the command starts: keep dialling until SSH answers.
                 dial_error_limit=SSH_DIAL_ATTEMPTS,
@@ -145,15 +163,7 @@ class Cluster(pulumi.ComponentResource):
                 custom_timeouts=pulumi.CustomTimeouts(create=KUBECONFIG_TIMEOUT),
             ),
         )
-        self.kubeconfig = pulumi.Output.secret(read_kubeconfig.stdout)
-        self.control_plane_address = control_plane_port.all_fixed_ips[0]
-        self.worker_addresses = pulumi.Output.all(*[port.all_fixed_ips[0] for port in worker_ports])
-        self.register_outputs({
-            "floatingIp": self.floating_ip,
-            "controlPlaneAddress": self.control_plane_address,
-            "workerAddresses": self.worker_addresses,
-            "kubeconfig": self.kubeconfig,
-        })
+        return pulumi.Output.secret(read_kubeconfig.stdout)
 
     def _floating_ip(self) -> pulumi.Output[str]:
         floating_ip = self._args.config.floating_ip

@@ -1,7 +1,8 @@
 """The hub: one ComponentResource that wires every part of one JupyterHub together.
 
 OpenStack first (network, the shared data volume, the cluster), then everything on the cluster through one
-Kubernetes provider built from the kubeconfig that the cluster reads back.
+Kubernetes provider built from the kubeconfig that the cluster reads back; with `hub.layers: openstack`, the
+OpenStack layer alone.
 """
 
 from __future__ import annotations
@@ -31,14 +32,15 @@ class HubArgs:
 
 class Hub(pulumi.ComponentResource):
     hostname: pulumi.Output[str]
-    url: pulumi.Output[str]
     floating_ip: pulumi.Output[str]
     control_plane_address: pulumi.Output[str]
     worker_addresses: pulumi.Output[list[str]]
     shared_data_volume_id: Optional[pulumi.Output[str]]
-    kubeconfig: pulumi.Output[str]  # secret
-    jupyterhub_release: pulumi.Output[str]
-    jupyterhub_namespace: pulumi.Output[str]
+    # The Kubernetes layer's, None with hub.layers: openstack.
+    url: Optional[pulumi.Output[str]]
+    kubeconfig: Optional[pulumi.Output[str]]  # secret
+    jupyterhub_release: Optional[pulumi.Output[str]]
+    jupyterhub_namespace: Optional[pulumi.Output[str]]
     cert_manager_release: Optional[pulumi.Output[str]]
     cert_manager_namespace: Optional[pulumi.Output[str]]
 
@@ -64,7 +66,21 @@ class Hub(pulumi.ComponentResource):
             shared_data_volume_id=volume_id,
         ), child)
 
-        provider = kubernetes.Provider(f"{name}-kubernetes", kubeconfig=cluster.kubeconfig, opts=child)
+        self.hostname = pulumi.Output.from_input(config.hostname)
+        self.floating_ip = cluster.floating_ip
+        self.control_plane_address = cluster.control_plane_address
+        self.worker_addresses = cluster.worker_addresses
+        self.shared_data_volume_id = volume_id
+        self.kubeconfig = cluster.kubeconfig
+        self.url = self.jupyterhub_release = self.jupyterhub_namespace = None
+        self.cert_manager_release = self.cert_manager_namespace = None
+        if cluster.kubeconfig is not None:
+            self._kubernetes_layer(name, config, cluster, cluster.kubeconfig)
+        self.register_outputs({"hostname": self.hostname, "url": self.url, "floatingIp": self.floating_ip})
+
+    def _kubernetes_layer(self, name: str, config: HubConfig, cluster: Cluster, kubeconfig: pulumi.Output[str]) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        provider = kubernetes.Provider(f"{name}-kubernetes", kubeconfig=kubeconfig, opts=child)
         namespace = HubNamespace(f"{name}-hub-namespace", HubNamespaceArgs(kubernetes_provider=provider), child)
         user_storage = UserStorage(f"{name}-user-storage", UserStorageArgs(
             config=config, kubernetes_provider=provider, hub_namespace=namespace.name,
@@ -83,16 +99,8 @@ class Hub(pulumi.ComponentResource):
             config=config, kubernetes_provider=provider, hub_namespace=namespace.name,
             user_storage=user_storage, tls=tls, shared_data=shared_data,
         ), child)
-
-        self.hostname = pulumi.Output.from_input(config.hostname)
         self.url = jupyterhub.url
-        self.floating_ip = cluster.floating_ip
-        self.control_plane_address = cluster.control_plane_address
-        self.worker_addresses = cluster.worker_addresses
-        self.shared_data_volume_id = volume_id
-        self.kubeconfig = cluster.kubeconfig
         self.jupyterhub_release = jupyterhub.release_name
         self.jupyterhub_namespace = jupyterhub.release_namespace
         self.cert_manager_release = tls.cert_manager_release_name
         self.cert_manager_namespace = tls.cert_manager_namespace
-        self.register_outputs({"hostname": self.hostname, "url": self.url, "floatingIp": self.floating_ip})

@@ -588,6 +588,18 @@ class HubConfig(Model):
     profiles: list[Profile] = Field(default_factory=list, description="Server options users choose from.")
     culling: Culling = Field(default_factory=Culling)
     charts: Charts = Field(default_factory=Charts)
+    layers: Literal["all", "openstack"] = Field(
+        "all",
+        description="What the stack deploys. `all`: the OpenStack layer and the hub on its k3s cluster. "
+        "`openstack`: the OpenStack layer alone (network, security groups, servers that boot k3s, floating IP, DNS "
+        "record, shared data volume), for admins who install Zero to JupyterHub themselves: nothing is read from the "
+        "cluster or installed on it (kubeconfig: `ssh <imageUser>@<floatingIp> sudo cat /etc/rancher/k3s/k3s.yaml`). "
+        "The hub settings are still checked, so that switching to `all` later installs the hub described here.",
+    )
+
+    @property
+    def kubernetes_layer(self) -> bool:
+        return self.layers == "all"
 
     @property
     def hostname(self) -> str:
@@ -636,6 +648,8 @@ class HubConfig(Model):
     @property
     def charts_in_use(self) -> dict[str, str]:
         """Chart name -> version of every chart this hub installs."""
+        if not self.kubernetes_layer:
+            return {}
         used = {JUPYTERHUB_CHART: self.charts.jupyterhub}
         if isinstance(self.tls, LetsEncrypt):
             used[CERT_MANAGER_CHART] = self.charts.cert_manager

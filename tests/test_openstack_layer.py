@@ -312,3 +312,22 @@ def test_cluster_args_say_when_the_shared_data_volume_is_needed():
         ClusterArgs(config=_variant("prod"), **common)
     with pytest.raises(ValueError, match="shared_data_volume_id is required exactly with hub.sharedData"):
         ClusterArgs(config=_variant("dev"), shared_data_volume_id="v", **common)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_openstack_layer_alone_is_the_full_hubs_openstack_layer(stack):
+    full = run_program(parse(stack_data(stack), offline=True, plaintext_secrets=True), stack)
+    alone = _changed(stack, layers="openstack", **{"charts.archives": "/nonexistent"})
+    openstack_only = {resource.urn: resource.inputs for resource in alone.resources}
+    # Same URNs and inputs, so switching layers on a running hub changes nothing that is already there.
+    assert openstack_only == {resource.urn: resource.inputs for resource in full.resources
+                              if resource.urn in openstack_only}
+    left_out = {resource.type for resource in full.resources if resource.urn not in openstack_only}
+    # Of OpenStack's, only the Cinder CSI driver's own credential, which lives and goes with the driver.
+    assert {type_ for type_ in left_out if type_.startswith("openstack:")} == {
+        "openstack:identity/applicationCredential:ApplicationCredential"}
+    assert {COMMAND, "pulumi:providers:kubernetes", "hubstack:kubernetes:UserStorage"} <= left_out
+    assert not [resource for resource in alone.resources
+                if resource.type.startswith(("kubernetes:", "command:", "pulumi:providers:kubernetes"))]
+    assert set(alone.outputs) == set(full.outputs) - {
+        "url", "kubeconfig", "jupyterhubRelease", "jupyterhubNamespace", "certManagerRelease", "certManagerNamespace"}
