@@ -1,9 +1,10 @@
-"""The real Pulumi engine, offline: a throwaway workspace in which `pulumi preview` runs with no cloud.
+"""The real Pulumi engine in a throwaway workspace: `pulumi preview` with no cloud, or `pulumi up` against one.
 
 The engine comes from `engine/build.sh` (CLI, Python language host and every provider, no downloads). A workspace
-is a temp copy of the project with a file backend, a dummy passphrase, dummy OpenStack credentials (a provider only
-authenticates when it first calls the API, which a preview of config-driven resources never does) and a dummy
-value for every secret the stack needs. The repository's files are never touched.
+is a temp copy of the project with a file backend, a dummy passphrase, and a dummy value for every secret the stack
+needs. Its OpenStack credentials are dummies (a provider only authenticates when it first calls the API, which a
+preview of config-driven resources never does) unless a cloud is given (the local cloud of `make cloud`). The
+repository's files are never touched.
 """
 
 from __future__ import annotations
@@ -27,18 +28,15 @@ BUILD = PROJECT_DIR / "engine" / "build.sh"
 CHARTS = PROJECT_DIR / "engine" / "charts.sh"
 CONFIG_NAME = f"{PROJECT}:{CONFIG_KEY}"
 DUMMY_SECRET = "dummy-secret"
-INCOMPLETE = 3  # build.sh --check: the engine is incomplete
+INCOMPLETE = 3  # a `--check` (engine, charts, local cloud): it cannot run here, and says why in one line
 
 _DUMMY_CLOUD = {
     "OS_AUTH_URL": "http://127.0.0.1:5000/v3", "OS_USERNAME": "dummy", "OS_PASSWORD": "dummy",
     "OS_PROJECT_NAME": "dummy", "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
     "OS_REGION_NAME": "RegionOne", "OS_INTERFACE": "public", "OS_IDENTITY_API_VERSION": "3",
 }
-# Anything that would point the engine or a provider elsewhere than this workspace.
-_CLEARED = (
-    "PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE_FILE",
-    "OS_CLOUD", "OS_TOKEN", "OS_APPLICATION_CREDENTIAL_ID", "OS_APPLICATION_CREDENTIAL_SECRET", "KUBECONFIG",
-)
+# Anything that would point the engine or a provider elsewhere than this workspace (and every OS_* variable).
+_CLEARED = ("PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE_FILE", "KUBECONFIG")
 
 
 class EngineMissing(RuntimeError):
@@ -92,13 +90,15 @@ def secret_paths(config: HubConfig) -> list[str]:
 class Workspace:
     """A temp copy of the project with one stack, run by the built engine. Use as a context manager."""
 
-    def __init__(self, stack: str) -> None:
+    def __init__(self, stack: str, cloud: Optional[dict[str, str]] = None) -> None:
+        """`cloud`: the OS_* variables of a real cloud (e.g. OS_CLOUD and OS_CLIENT_CONFIG_FILE); else dummies."""
         self.stack = stack
         self.bin_dir = engine_bin()
         self._tmp = Path(tempfile.mkdtemp(prefix=f"hubstack-{stack}-"))
         self.project = self._tmp / "project"
-        self.env = {key: value for key, value in os.environ.items() if key not in _CLEARED}
-        self.env.update(_DUMMY_CLOUD)
+        self.env = {key: value for key, value in os.environ.items()
+                    if key not in _CLEARED and not key.startswith("OS_")}
+        self.env.update(cloud if cloud is not None else _DUMMY_CLOUD)
         self.env.update({
             "PATH": f"{self.bin_dir}:{os.environ.get('PATH', '')}",
             # A home of its own (no user credentials) with the engine's providers, and no others.
@@ -197,6 +197,22 @@ class Workspace:
         path = self._tmp / "deployment.json"
         path.write_text(json.dumps(deployment))
         self.pulumi("stack", "import", "--file", str(path), "--force")
+
+    def up(self, *extra: str, timeout: int = 1200) -> None:
+        self.pulumi("up", "--yes", "--non-interactive", "--skip-preview", "--stack", self.stack, *extra,
+                    timeout=timeout)
+
+    def destroy(self, *extra: str, timeout: int = 1200) -> None:
+        self.pulumi("destroy", "--yes", "--non-interactive", "--skip-preview", "--stack", self.stack, *extra,
+                    timeout=timeout)
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs, secrets shown as `[secret]`."""
+        return json.loads(self.pulumi("stack", "output", "--json", "--stack", self.stack).stdout)
+
+    def deployment(self) -> dict[str, Any]:
+        """`pulumi stack export`: the state, secrets encrypted."""
+        return json.loads(self.pulumi("stack", "export", "--stack", self.stack).stdout)
 
     def preview(self, *extra: str, refused_ok: bool = False) -> dict[str, Any]:
         """`pulumi preview --json`, parsed; PulumiFailed (with what pulumi said) unless it succeeds, or with

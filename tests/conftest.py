@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,36 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 from config import read_stack_file  # noqa: E402
 from config.errors import split_path  # noqa: E402
+from hubctl.engine import INCOMPLETE  # noqa: E402
 from hubctl.mocks import HubMocks  # noqa: E402,F401  (the shared mocks, re-exported for tests)
 from hubctl.plan import Plan, run_program  # noqa: E402
+
+
+_DESELECTED = pytest.StashKey[list[str]]()
+
+
+def tier_missing(check: list[str] | Path) -> str | None:
+    """What a tier's check (exit 3 and one line) says is missing, else None. Any other answer (a broken check)
+    leaves the tier's tests in, so they fail on it too."""
+    command = [str(check), "--check"] if isinstance(check, Path) else check
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    if result.returncode != INCOMPLETE:
+        return None
+    lines = result.stdout.strip().splitlines()
+    return lines[-1] if lines else f"{' '.join(command)}: cannot run here"
+
+
+def deselect_tier(config: pytest.Config, items: list[pytest.Item], ours: list[pytest.Item], why: str) -> None:
+    """Deselect (not skip) a tier's tests; the run's summary prints `why` as one line."""
+    ids = {id(item) for item in ours}
+    items[:] = [item for item in items if id(item) not in ids]
+    config.hook.pytest_deselected(items=ours)
+    config.stash.setdefault(_DESELECTED, []).append(why)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ARG001
+    for line in config.stash.get(_DESELECTED, []):
+        terminalreporter.write_line(line)
 
 
 def stack_data(stack: str) -> dict[str, Any]:
