@@ -56,7 +56,7 @@ class Network(pulumi.ComponentResource):
             external_network_id=cloud.external_network_id,
             opts=child,
         )
-        openstack.networking.RouterInterface(
+        router_interface = openstack.networking.RouterInterface(
             f"{name}-router-interface", router_id=router.id, subnet_id=subnet.id, opts=child
         )
 
@@ -76,7 +76,10 @@ class Network(pulumi.ComponentResource):
                 )
 
         self.network_id = network.id
-        self.subnet_id = subnet.id
+        # The subnet as the router interface gives it back, so that every port (and with it every server and the
+        # floating IP association) waits for the route out: Neutron refuses a floating IP on a subnet without one,
+        # and a server that boots before it has no way to fetch k3s.
+        self.subnet_id = router_interface.subnet_id
         self.cluster_security_group_id = cluster.id
         self.control_plane_security_group_ids = [cluster.id, web.id, admin.id]
         self.register_outputs({"networkId": self.network_id, "subnetId": self.subnet_id})

@@ -331,3 +331,15 @@ def test_the_openstack_layer_alone_is_the_full_hubs_openstack_layer(stack):
                 if resource.type.startswith(("kubernetes:", "command:", "pulumi:providers:kubernetes"))]
     assert set(alone.outputs) == set(full.outputs) - {
         "url", "kubeconfig", "jupyterhubRelease", "jupyterhubNamespace", "certManagerRelease", "certManagerNamespace"}
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "dedicated-nfs-server"])
+def test_every_port_waits_for_the_route_out(name):
+    # Without it, Neutron refuses the floating IP ("External network ... is not reachable from subnet"): found on
+    # the local cloud's first `pulumi up`.
+    plan = _plan(name)
+    (router_interface,) = plan.by_type("openstack:networking/routerInterface:RouterInterface")
+    ports = plan.by_type(PORT)
+    assert len(ports) == len(_servers(plan))
+    for port in ports:
+        assert router_interface.urn in port.dependencies, port.name
