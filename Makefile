@@ -63,3 +63,4 @@ clean:
 
 # The real Pulumi engine built from the Go module proxy: make engine, make preview STACK=dev
 include engine/engine.mk
+include cloud/cloud.mk
