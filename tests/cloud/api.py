@@ -91,7 +91,7 @@ def purge(api: Connection) -> list[str]:
         gone.append(f"floating IP {ip.floating_ip_address}")
     for router in found.routers:
         for port in api.network.ports(device_id=router.id, device_owner="network:router_interface"):
-            api.network.remove_interface_from_router(router, port_id=port.id)
+            api.network.remove_interface_from_router(router, port=port.id)
         api.network.delete_router(router)
         gone.append(f"router {router.name}")
     for port in api.network.ports(project_id=api.current_project_id):
