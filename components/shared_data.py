@@ -29,7 +29,7 @@ class SharedData(pulumi.ComponentResource):
     def __init__(self, name: str, args: SharedDataArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("hubstack:kubernetes:SharedData", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
-        volume, claim = shared_data.shared_data_objects(args.shared_data, args.nfs_server, args.hub_namespace)
+        volume, claim = shared_data.shared_data_objects(args.nfs_server, args.hub_namespace)
         nfs_volume = apply_object(f"{name}-volume", volume, on_cluster)
         apply_object(f"{name}-claim", claim, pulumi.ResourceOptions.merge(
             on_cluster, pulumi.ResourceOptions(depends_on=[nfs_volume])))

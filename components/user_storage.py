@@ -51,7 +51,7 @@ class UserStorage(pulumi.ComponentResource):
         else:
             assert args.nfs_server is not None  # checked by UserStorageArgs
             self.homes_claim = storage.NFS_HOMES_CLAIM
-            volume, claim = storage.nfs_homes_objects(config, args.nfs_server, args.hub_namespace)
+            volume, claim = storage.nfs_homes_objects(args.nfs_server, args.hub_namespace)
             nfs_volume = apply_object(f"{name}-nfs-volume", volume, on_cluster)
             apply_object(f"{name}-nfs-claim", claim, pulumi.ResourceOptions.merge(
                 on_cluster, pulumi.ResourceOptions(depends_on=[nfs_volume])))

@@ -39,10 +39,17 @@ def secret(name: str, namespace: Any, string_data: dict[str, Any], type_: str = 
     }
 
 
-def nfs_share_objects(volume: str, claim: str, server: Any, size_gb: int, namespace: Any) -> list[dict[str, Any]]:
+# Kubernetes neither enforces nor measures an NFS volume's size, so the share's volume and claim carry a fixed,
+# nominal one: growing the share then changes no Kubernetes object. A claim's request cannot change in place
+# (Kubernetes refuses, pulumi-kubernetes replaces the claim), and that delete hangs on pvc-protection while users
+# run; the new claim would never bind the Released volume either.
+NFS_NOMINAL_CAPACITY = "1Gi"
+
+
+def nfs_share_objects(volume: str, claim: str, server: Any, namespace: Any) -> list[dict[str, Any]]:
     """A PersistentVolume over the whole NFS export and the one claim it is reserved for (pods mount subPaths)."""
-    capacity = f"{size_gb}Gi"
-    return [_nfs_volume(volume, server, capacity, claim, namespace), _nfs_claim(claim, namespace, volume, capacity)]
+    return [_nfs_volume(volume, server, NFS_NOMINAL_CAPACITY, claim, namespace),
+            _nfs_claim(claim, namespace, volume, NFS_NOMINAL_CAPACITY)]
 
 
 def _nfs_volume(name: str, server: Any, capacity: str, claim: str, claim_namespace: Any) -> dict[str, Any]:

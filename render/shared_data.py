@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.model import SharedData
-
 from . import kubernetes
 
 SHARED_DATA_VOLUME = "jhub-shared-data"
@@ -19,8 +17,8 @@ SHARED_DATA_SUBPATH = "data"
 POD_VOLUME = "shared-data"
 
 
-def shared_data_objects(shared_data: SharedData, server: Any, namespace: Any) -> list[dict[str, Any]]:
-    return kubernetes.nfs_share_objects(SHARED_DATA_VOLUME, SHARED_DATA_CLAIM, server, shared_data.size_gb, namespace)
+def shared_data_objects(server: Any, namespace: Any) -> list[dict[str, Any]]:
+    return kubernetes.nfs_share_objects(SHARED_DATA_VOLUME, SHARED_DATA_CLAIM, server, namespace)
 
 
 # z2jh cannot vary a mount by user, KubeSpawner can: modify_pod_hook sees the final pod (after profile

@@ -70,9 +70,6 @@ def storage_class(homes: CinderHomes) -> dict[str, Any]:
     }
 
 
-def nfs_homes_objects(config: HubConfig, server: Any, namespace: Any) -> list[dict[str, Any]]:
+def nfs_homes_objects(server: Any, namespace: Any) -> list[dict[str, Any]]:
     """The PersistentVolume and claim of the NFS export that holds the homes (config.homes_on_nfs)."""
-    assert config.shared_data is not None, "homes on NFS need hub.sharedData (the config model enforces it)"
-    return kubernetes.nfs_share_objects(
-        NFS_HOMES_VOLUME, NFS_HOMES_CLAIM, server, config.shared_data.size_gb, namespace
-    )
+    return kubernetes.nfs_share_objects(NFS_HOMES_VOLUME, NFS_HOMES_CLAIM, server, namespace)

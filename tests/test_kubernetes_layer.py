@@ -14,6 +14,7 @@ from config import ConfigError, HubConfig, parse
 from config.model import SECRET_PLACEHOLDER, LetsEncrypt, ManualTls
 from hubctl.plan import HELM_RELEASE, Plan, PlannedResource, run_program
 from render import jupyterhub
+from render.kubernetes import NFS_NOMINAL_CAPACITY
 
 from . import certs
 from .conftest import set_path, stack_data
@@ -225,3 +226,21 @@ def test_a_secret_is_marked_secret_even_from_plain_values(tmp_path):
     )
     plan = run_program(VARIANTS[0].config(), "test", program=program)
     assert plan.named("plain").inputs["stringData"] == SECRET_PLACEHOLDER
+
+
+def test_growing_the_share_changes_no_kubernetes_object():
+    # A changed claim request would replace the claim (pvc-protection hangs the delete while users run).
+    def share_objects(size_gb: int) -> list[dict]:
+        data = stack_data("prod")
+        set_path(data, "sharedData.sizeGb", size_gb)
+        set_path(data, "userStorage", {"type": "nfs"})
+        plan = run_program(parse(data, offline=True, plaintext_secrets=True), "prod")
+        return [resource.inputs for resource in plan.resources
+                if resource.type.startswith("kubernetes:core/v1:Persistent")]
+
+    small, large = share_objects(300), share_objects(500)
+    assert len(small) == 4  # shared data and homes: a volume and a claim each
+    assert small == large
+    for inputs in small:
+        storage = inputs["spec"].get("capacity") or inputs["spec"]["resources"]["requests"]
+        assert storage["storage"] == NFS_NOMINAL_CAPACITY
