@@ -422,8 +422,11 @@ def render_table(stack: str, outcomes: list[Outcome]) -> str:
         "**Bold** marks the replacement or deletion of a resource that holds users' data or the cluster's "
         "identity (the `marked` column counts them); updates that interrupt or destroy are said in words. "
         "Kubernetes objects are previewed without a cluster: where only the API server can tell whether an "
-        "update is in place, the table says \"needs a cluster\". Refused: the engine stops the whole "
-        "`pulumi up` before it changes anything (a protected resource would go).",
+        "update is in place, the table says \"needs a cluster\". Refused: the preview fails (a protected "
+        "resource would go), so `pulumi up`, which previews first, stops before it changes anything. "
+        "`pulumi up --skip-preview` does not: on the local cloud a hub renamed that way had its servers and "
+        "network deleted and a whole new hub created, with a new, blank data volume, before the update failed "
+        "at the old, protected volume.",
         "",
     ]
     lines += ["## Summary", "", "| change | create | update | replace | delete | marked | refused |",

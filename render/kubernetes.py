@@ -48,18 +48,17 @@ NFS_NOMINAL_CAPACITY = "1Gi"
 
 def nfs_share_objects(volume: str, claim: str, server: Any, namespace: Any) -> list[dict[str, Any]]:
     """A PersistentVolume over the whole NFS export and the one claim it is reserved for (pods mount subPaths)."""
-    return [_nfs_volume(volume, server, NFS_NOMINAL_CAPACITY, claim, namespace),
-            _nfs_claim(claim, namespace, volume, NFS_NOMINAL_CAPACITY)]
+    return [_nfs_volume(volume, server, claim, namespace), _nfs_claim(claim, namespace, volume)]
 
 
-def _nfs_volume(name: str, server: Any, capacity: str, claim: str, claim_namespace: Any) -> dict[str, Any]:
+def _nfs_volume(name: str, server: Any, claim: str, claim_namespace: Any) -> dict[str, Any]:
     # A PV is not namespaced, its claim is.
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
         "metadata": metadata(name),
         "spec": {
-            "capacity": {"storage": capacity},
+            "capacity": {"storage": NFS_NOMINAL_CAPACITY},
             "accessModes": ["ReadWriteMany"],
             # Deleting the Kubernetes objects must never touch the data on the share.
             "persistentVolumeReclaimPolicy": "Retain",
@@ -71,7 +70,7 @@ def _nfs_volume(name: str, server: Any, capacity: str, claim: str, claim_namespa
     }
 
 
-def _nfs_claim(name: str, namespace: Any, volume: str, capacity: str) -> dict[str, Any]:
+def _nfs_claim(name: str, namespace: Any, volume: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
@@ -80,6 +79,6 @@ def _nfs_claim(name: str, namespace: Any, volume: str, capacity: str) -> dict[st
             "accessModes": ["ReadWriteMany"],
             "storageClassName": "",
             "volumeName": volume,
-            "resources": {"requests": {"storage": capacity}},
+            "resources": {"requests": {"storage": NFS_NOMINAL_CAPACITY}},
         },
     }
