@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components import Hub, HubArgs
+from components import HUB, Hub, HubArgs
 from config import ConfigError, load_from_stack
 
 try:
@@ -11,7 +11,9 @@ except ConfigError as error:
     # RunError: the engine prints the message alone, without a Python traceback.
     raise pulumi.RunError(str(error)) from None
 
-hub = Hub(hub_config.name, HubArgs(config=hub_config))
+# One logical name whatever the hub is called, so that renaming it (hub.name) renames the cloud's resources instead
+# of making a new hub beside the old one. The alias adopts stacks made when the logical name was hub.name.
+hub = Hub(HUB, HubArgs(config=hub_config), pulumi.ResourceOptions(aliases=[pulumi.Alias(name=hub_config.name)]))
 
 # Only what this hub has: no shared data, no cert-manager, or the OpenStack layer alone (hub.layers) leave some out.
 outputs = {

@@ -25,6 +25,10 @@ from .tls import Tls, TlsArgs
 from .user_storage import UserStorage, UserStorageArgs
 
 
+# The hub's logical name in every stack: resource names (and so URNs) never carry hub.name.
+HUB = "hub"
+
+
 @dataclass(frozen=True)
 class HubArgs:
     config: HubConfig

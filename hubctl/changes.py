@@ -424,9 +424,7 @@ def render_table(stack: str, outcomes: list[Outcome]) -> str:
         "Kubernetes objects are previewed without a cluster: where only the API server can tell whether an "
         "update is in place, the table says \"needs a cluster\". Refused: the preview fails (a protected "
         "resource would go), so `pulumi up`, which previews first, stops before it changes anything. "
-        "`pulumi up --skip-preview` does not: on the local cloud a hub renamed that way had its servers and "
-        "network deleted and a whole new hub created, with a new, blank data volume, before the update failed "
-        "at the old, protected volume.",
+        "`pulumi up --skip-preview` does not: it makes every change before the one it refuses.",
         "",
     ]
     lines += ["## Summary", "", "| change | create | update | replace | delete | marked | refused |",

@@ -130,7 +130,7 @@ def test_cluster_issuer_waits_for_cert_manager_and_csi_for_its_cloud_config():
     plan = _plan(VARIANTS[0])
     (issuer,) = plan.by_type(CLUSTER_ISSUER)
     assert _release(plan, "cert-manager").urn in issuer.dependencies
-    cloud_config = plan.named("dev-hub-user-storage-cloud-config")
+    cloud_config = plan.named("hub-user-storage-cloud-config")
     assert cloud_config.urn in _release(plan, "openstack-cinder-csi").dependencies
 
 
@@ -157,13 +157,13 @@ def test_no_real_secret_reaches_the_plan():
     release = _release(plan, "jupyterhub")
     assert release.revealed["values"]["hub"]["config"]["GitHubOAuthenticator"]["client_secret"] == (
         "oauth-client-secret-value")
-    assert "PRIVATE KEY" in plan.named("dev-hub-tls-secret").revealed["stringData"]["tls.key"]
+    assert "PRIVATE KEY" in plan.named("hub-tls-secret").revealed["stringData"]["tls.key"]
 
 
 def test_cinder_cloud_config_carries_the_application_credential():
     plan = _plan(VARIANTS[0])
     credential = plan.by_type("openstack:identity/applicationCredential:ApplicationCredential")[0]
-    cloud_conf = plan.named("dev-hub-user-storage-cloud-config").revealed["stringData"]["cloud.conf"]
+    cloud_conf = plan.named("hub-user-storage-cloud-config").revealed["stringData"]["cloud.conf"]
     assert f"application-credential-id={credential.name}-id" in cloud_conf
     assert f"application-credential-secret={SECRET_PLACEHOLDER}" in cloud_conf
     assert "pulumi:providers:kubernetes" not in credential.provider  # an OpenStack resource

@@ -138,7 +138,7 @@ def test_every_security_group_rule(name):
     config = _variant(name)
     plan = _plan(name)
     hub = config.name
-    expected = [{"group": f"{hub}-cluster", "remote": f"{hub}-network-cluster-id", "ports": None}]
+    expected = [{"group": f"{hub}-cluster", "remote": "hub-network-cluster-id", "ports": None}]
     expected += [{"group": f"{hub}-web", "remote": "0.0.0.0/0", "ports": (port, port)} for port in (80, 443)]
     expected += [{"group": f"{hub}-admin", "remote": cidr, "ports": (port, port)}
                  for cidr in config.cloud.admin_cidrs for port in (22, 6443)]
@@ -343,3 +343,11 @@ def test_every_port_waits_for_the_route_out(name):
     assert len(ports) == len(_servers(plan))
     for port in ports:
         assert router_interface.urn in port.dependencies, port.name
+
+
+def test_renaming_the_hub_keeps_every_resource_name():
+    # URNs come from resource names: a renamed hub is the same hub, renamed, not a new one beside the old.
+    renamed = _changed("prod", name="atmos-course-2027")
+    assert [resource.urn for resource in renamed.resources] == [resource.urn for resource in _changed("prod").resources]
+    (volume,) = renamed.by_type(VOLUME)
+    assert volume.inputs["name"] == "atmos-course-2027-shared-data"

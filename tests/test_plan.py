@@ -75,7 +75,7 @@ def test_program_raises_run_error_for_bad_stack_config():
 
 
 def test_plan_records_resources_with_parents_and_outputs(dev_plan):
-    hub = dev_plan.named("dev-hub")
+    hub = dev_plan.named("hub")
     stack = next(resource for resource in dev_plan.resources if resource.type == "pulumi:pulumi:Stack")
     assert hub.parent == stack.urn
     assert dev_plan.outputs["url"] == "https://dev-hub.hubstack-dev.projects.jetstream-cloud.org"
