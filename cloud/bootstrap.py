@@ -228,6 +228,14 @@ def quotas(conn, hub_id):
                            json={"quota_set": QUOTAS["volume"]}).raise_for_status()
 
 
+def write_private(path, text):
+    # clouds.yaml holds passwords: readable by its owner only, and never seen half-written.
+    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def write_files(net, img):
     def cloud(user, password, project):
         return {"auth": {"auth_url": AUTH_URL, "username": user, "password": password, "project_name": project,
@@ -237,16 +245,11 @@ def write_files(net, img):
     clouds = {"clouds": {"hubstack-local": cloud("hubadmin", os.environ["HUBPASS"], "hub"),
                          "hubstack-local-admin": cloud("admin", os.environ["ADMINPASS"], "admin")}}
     path = os.path.join(STATE, "clouds.yaml")
-    with open(path + ".tmp", "w") as f:
-        yaml.safe_dump(clouds, f, default_flow_style=False, sort_keys=False)
-    os.replace(path + ".tmp", path)
+    write_private(path, yaml.safe_dump(clouds, default_flow_style=False, sort_keys=False))
     info = {"authUrl": AUTH_URL, "region": REGION, "cloud": "hubstack-local", "adminCloud": "hubstack-local-admin",
             "externalNetwork": "public", "externalNetworkId": net.id, "imageId": img.id, "flavors": FLAVORS,
             "availabilityZone": "nova", "cloudsYaml": path}
-    with open(os.path.join(STATE, "cloud.json.tmp"), "w") as f:
-        json.dump(info, f, indent=2)
-        f.write("\n")
-    os.replace(os.path.join(STATE, "cloud.json.tmp"), os.path.join(STATE, "cloud.json"))
+    write_private(os.path.join(STATE, "cloud.json"), json.dumps(info, indent=2) + "\n")
 
 
 def resources(conn):

@@ -52,6 +52,21 @@ def split_path(path: str) -> list[str | int]:
     return [int(index) if index else key for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path)]
 
 
+def get_path(data: Any, path: str) -> Any:
+    """The value at `profiles[1].memory.limit` in nested dicts and lists."""
+    for step in split_path(path):
+        data = data[step]
+    return data
+
+
+def set_path(data: Any, path: str, value: Any) -> None:
+    """Set the value at `profiles[1].memory.limit` in nested dicts and lists, making missing dicts on the way."""
+    *parents, last = split_path(path)
+    for step in parents:
+        data = data.setdefault(step, {}) if isinstance(step, str) else data[step]
+    data[last] = value
+
+
 def _path_in_input(loc: Sequence[str | int], data: Any) -> list[str | int]:
     """Keep the parts of pydantic's `loc` that are keys of the user's input.
 

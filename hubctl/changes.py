@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from config.errors import get_path, set_path
+
 from .engine import Workspace
 from .mocks import computed_outputs, resource_id
 from .plan import SECRET_SIG, SIG, UNKNOWN
@@ -99,7 +101,7 @@ class Outcome:
     change: Change
     steps: list[Step]
     diagnostics: list[str]
-    refused: bool  # `pulumi up` would stop before changing anything
+    refused: bool  # the preview refuses it (a protected resource would go)
 
 
 def _name_of(urn: str) -> str:
@@ -451,22 +453,16 @@ def render_table(stack: str, outcomes: list[Outcome]) -> str:
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def edit(hub: dict[str, Any]) -> None:
-        *parents, last = path.split(".")
-        target = hub
-        for key in parents:
-            target = target.setdefault(key, {})
-        target[last] = value
-    return edit
+    return lambda hub: set_path(hub, path, value)
 
 
 def _append(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     def edit(hub: dict[str, Any]) -> None:
-        *parents, last = path.split(".")
-        target = hub
-        for key in parents:
-            target = target.setdefault(key, {})
-        target[last] = [*target.get(last, []), value]
+        try:
+            existing = get_path(hub, path)
+        except KeyError:
+            existing = []
+        set_path(hub, path, [*existing, value])
     return edit
 
 

@@ -21,7 +21,7 @@ import yaml
 from pydantic import SecretStr
 
 from config import CONFIG_KEY, PROJECT, SECRET_PLACEHOLDER, HubConfig, parse
-from config.errors import join_path, split_path
+from config.errors import get_path, join_path, set_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUILD = PROJECT_DIR / "engine" / "build.sh"
@@ -153,7 +153,7 @@ class Workspace:
                 self._ciphertexts[path, value] = self._encrypt(path, value)
         hub = json.loads(json.dumps(hub))
         for path in needed:
-            _set_path(hub, path.split(".", 1)[1], self._ciphertexts[path, (secrets or {}).get(path, DUMMY_SECRET)])
+            set_path(hub, path.split(".", 1)[1], self._ciphertexts[path, (secrets or {}).get(path, DUMMY_SECRET)])
         self._write_config({CONFIG_NAME: hub})
         return config
 
@@ -168,7 +168,7 @@ class Workspace:
         self._write_config({})
         self.pulumi("config", "set", "--secret", "--path", f"{PROJECT}:{path}", "--", value)
         written = yaml.safe_load(self.stack_file.read_text())["config"][CONFIG_NAME]
-        return _get_path(written, path.split(".", 1)[1])
+        return get_path(written, path.split(".", 1)[1])
 
     def schemas(self) -> dict[str, Any]:
         """Each provider's Pulumi schema, by package name, from the provider binaries themselves."""
@@ -228,16 +228,3 @@ class Workspace:
             result.stderr = "\n".join(said) + "\n" + (result.stderr or "")
             raise PulumiFailed(["preview", "--json", *extra], result)
         return preview
-
-
-def _get_path(data: Any, path: str) -> Any:
-    for step in split_path(path):
-        data = data[step]
-    return data
-
-
-def _set_path(data: Any, path: str, value: Any) -> None:
-    *parents, last = split_path(path)
-    for step in parents:
-        data = data[step]
-    data[last] = value

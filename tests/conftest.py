@@ -16,7 +16,8 @@ UPSTREAM = PROJECT_DIR.parent / "shared" / "upstream"
 sys.path.insert(0, str(PROJECT_DIR))
 
 from config import read_stack_file  # noqa: E402
-from config.errors import split_path  # noqa: E402
+from config import errors as config_errors  # noqa: E402
+from config.errors import get_path, join_path, split_path  # noqa: E402
 from hubctl.engine import INCOMPLETE  # noqa: E402
 from hubctl.mocks import HubMocks  # noqa: E402,F401  (the shared mocks, re-exported for tests)
 from hubctl.plan import Plan, run_program  # noqa: E402
@@ -55,17 +56,13 @@ def stack_data(stack: str) -> dict[str, Any]:
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set `profiles[1].memory.limit` in nested dicts and lists; `~` as value deletes the key."""
-    steps = split_path(path)
-    target: Any = data
-    for step in steps[:-1]:
-        if isinstance(step, str) and step not in target:
-            target[step] = {}
-        target = target[step]
+    """config.errors.set_path, where `~` as value deletes the key (as in the invalid-config fixtures)."""
     if value == "~":
-        del target[steps[-1]]
+        *parents, last = split_path(path)
+        parent = get_path(data, join_path(parents)) if parents else data
+        del parent[last]
     else:
-        target[steps[-1]] = value
+        config_errors.set_path(data, path, value)
 
 
 @pytest.fixture(scope="session")
