@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 # Debian packages the tests run for real: cloud-init's schema check, shellcheck, and for the NFS volume script
 # mkfs, blkid, sfdisk, losetup and mount on loop devices; openssl for the certificate renewal script.
-SYSTEM_PACKAGES ?= cloud-init shellcheck e2fsprogs util-linux fdisk mount openssl
+SYSTEM_PACKAGES ?= cloud-init shellcheck e2fsprogs util-linux fdisk mount openssl iptables
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: setup system-deps upstream plan check test bench docs clean

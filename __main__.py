@@ -23,6 +23,7 @@ outputs = {
     "controlPlaneAddress": hub.control_plane_address,
     "workerAddresses": hub.worker_addresses,
     "sharedDataVolumeId": hub.shared_data_volume_id,
+    "stateVolumeId": hub.state_volume_id,
     "kubeconfig": hub.kubeconfig,  # a secret: `pulumi stack output kubeconfig --show-secrets`
     "jupyterhubRelease": hub.jupyterhub_release,
     "jupyterhubNamespace": hub.jupyterhub_namespace,

@@ -1,7 +1,9 @@
 """The k3s cluster on Nova servers: control plane, workers, the floating IP, the DNS name and the kubeconfig.
 
-Every server boots in parallel: the join token comes from pulumi-random and the control plane's address is fixed on
-a port created beforehand, so a worker's user data needs neither the control-plane server nor its boot.
+Every server boots in parallel: the join tokens and CAs come from the cluster's identity (cluster_identity.py) and
+the control plane's address is fixed on a port created beforehand, so a worker's user data needs neither the
+control-plane server nor its boot. The control plane boots with the identity's state volume, which holds k3s's
+datastore: a replaced control plane resumes the cluster.
 """
 
 from __future__ import annotations
@@ -12,21 +14,27 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_command as command
 import pulumi_openstack as openstack
-import pulumi_random as random
 import pulumi_tls as tls
 
 from config import HubConfig
 from render import cloud_init
+from render.kubeconfig import admin_kubeconfig
 
-K3S_TOKEN_LENGTH = 48
+from .cluster_identity import ClusterIdentity
+
 DNS_TTL_SECONDS = 300
 SSH_DIAL_ATTEMPTS = 100
-KUBECONFIG_TIMEOUT = "40m"
+CLUSTER_WAIT_TIMEOUT = "40m"
+# The admin client certificate cannot be revoked (k3s has no CRL): it is short-lived, and `pulumi up` issues a new
+# one once the old one is within the early-renewal window, with no change to the cluster.
+ADMIN_CERTIFICATE_HOURS = 90 * 24
+ADMIN_CERTIFICATE_RENEWAL_HOURS = 30 * 24
 
 
 @dataclass(frozen=True)
 class ClusterArgs:
     config: HubConfig
+    identity: ClusterIdentity
     network_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]
@@ -45,8 +53,10 @@ class Cluster(pulumi.ComponentResource):
     worker_addresses: pulumi.Output[list[str]]
     # The NFS server's private address, with hub.sharedData only.
     nfs_server_address: Optional[pulumi.Output[str]]
-    # Secret; with the Kubernetes layer only (hub.layers: all).
+    # With the Kubernetes layer only (hub.layers: all): the admin kubeconfig (secret), and what returns once the
+    # API server is ready, for everything that talks to it to wait on.
     kubeconfig: Optional[pulumi.Output[str]]
+    api_ready: Optional[pulumi.Resource]
 
     def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("hubstack:openstack:Cluster", name, None, opts)
@@ -58,10 +68,7 @@ class Cluster(pulumi.ComponentResource):
         self._keypair = openstack.compute.Keypair(
             f"{name}-keypair", name=f"{config.name}-hubstack", public_key=ssh_key.public_key_openssh, opts=child
         )
-        # Marked secret here, not only by the providers' schemas: they hold the whole cluster.
-        token = pulumi.Output.secret(
-            random.RandomPassword(f"{name}-k3s-token", length=K3S_TOKEN_LENGTH, special=False, opts=child).result
-        )
+        identity = args.identity
         private_key = pulumi.Output.secret(ssh_key.private_key_openssh)
         self.floating_ip = self._floating_ip()
 
@@ -71,19 +78,25 @@ class Cluster(pulumi.ComponentResource):
         control_plane_port = self._port("control-plane", args.control_plane_security_group_ids,
                                         config.cloud.control_plane_address)
         control_plane_nfs = nfs if nfs_on_control_plane else None
-        control_plane_user_data = pulumi.Output.all(token, self.floating_ip, control_plane_nfs).apply(
+        state = pulumi.Output.all(identity.server_token, identity.agent_token, identity.state_volume_id,
+                                  identity.certificate_authorities).apply(
+            lambda values: cloud_init.ClusterState(*values)
+        )
+        control_plane_user_data = pulumi.Output.all(state, self.floating_ip, control_plane_nfs).apply(
             lambda values: cloud_init.control_plane_user_data(
                 config,
-                token=values[0],
+                state=values[0],
                 private_address=config.cloud.control_plane_address,
                 floating_ip=values[1],
                 nfs=values[2],
             )
         )
-        # The port keeps the fixed address: the old server must release it before a new one can take it.
+        # The port keeps the fixed address, and the state volume can be attached to one server only: the old server
+        # must release both before a new one can take them.
         control_plane = self._server(
             "control-plane", config.name, config.cluster.control_plane_flavor, control_plane_port,
             control_plane_user_data, pulumi.ResourceOptions(delete_before_replace=True),
+            state_volume_id=identity.state_volume_id,
         )
         association = openstack.networking.FloatingIpAssociate(
             f"{name}-floating-ip-association", floating_ip=self.floating_ip, port_id=control_plane_port.id, opts=child
@@ -99,9 +112,9 @@ class Cluster(pulumi.ComponentResource):
                 opts=child,
             )
 
-        worker_user_data = token.apply(
+        worker_user_data = identity.agent_token.apply(
             lambda secret: cloud_init.worker_user_data(
-                config, token=secret, control_plane_address=config.cloud.control_plane_address
+                config, agent_token=secret, control_plane_address=config.cloud.control_plane_address
             )
         )
         worker_ports = []
@@ -125,8 +138,10 @@ class Cluster(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.kubeconfig = self._read_kubeconfig(control_plane, association, private_key) \
-            if config.kubernetes_layer else None
+        self.kubeconfig = self.api_ready = None
+        if config.kubernetes_layer:
+            self.api_ready = self._wait_for_cluster(control_plane, association, private_key)
+            self.kubeconfig = self._admin_kubeconfig()
         self.control_plane_address = control_plane_port.all_fixed_ips[0]
         self.worker_addresses = pulumi.Output.all(*[port.all_fixed_ips[0] for port in worker_ports])
         self.register_outputs({
@@ -136,14 +151,14 @@ class Cluster(pulumi.ComponentResource):
             "kubeconfig": self.kubeconfig,
         })
 
-    def _read_kubeconfig(
+    def _wait_for_cluster(
         self,
         control_plane: openstack.compute.Instance,
         association: openstack.networking.FloatingIpAssociate,
         private_key: pulumi.Output[str],
-    ) -> pulumi.Output[str]:
-        read_kubeconfig = command.remote.Command(
-            f"{self._name}-kubeconfig",
+    ) -> command.remote.Command:
+        return command.remote.Command(
+            f"{self._name}-api-ready",
             connection=command.remote.ConnectionArgs(
                 host=self.floating_ip,
                 user=self._args.config.cloud.image_user,
@@ -151,19 +166,44 @@ class Cluster(pulumi.ComponentResource):
                 # The server is still booting when the command starts: keep dialling until SSH answers.
                 dial_error_limit=SSH_DIAL_ATTEMPTS,
             ),
-            create=self.floating_ip.apply(cloud_init.read_kubeconfig_command),
-            # A new control plane is a new cluster: read its kubeconfig again.
+            create=cloud_init.wait_for_cluster_command(),
+            # Each new control plane: what talks to the API waits until it answers again.
             triggers=[control_plane.id],
             logging=command.remote.Logging.NONE,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[control_plane, association],
-                additional_secret_outputs=["stdout"],
                 # cloud-init installs k3s and may wait up to 15 minutes for the shared data volume to attach.
-                custom_timeouts=pulumi.CustomTimeouts(create=KUBECONFIG_TIMEOUT),
+                custom_timeouts=pulumi.CustomTimeouts(create=CLUSTER_WAIT_TIMEOUT),
             ),
         )
-        return pulumi.Output.secret(read_kubeconfig.stdout)
+
+    def _admin_kubeconfig(self) -> pulumi.Output[str]:
+        identity = self._args.identity
+        child = pulumi.ResourceOptions(parent=self)
+        key = tls.PrivateKey(f"{self._name}-admin-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+        request = tls.CertRequest(
+            f"{self._name}-admin-request",
+            private_key_pem=key.private_key_pem,
+            # system:masters: cluster-admin by the API server's own rule, whatever RBAC holds.
+            subject=tls.CertRequestSubjectArgs(common_name="hubstack-admin", organization="system:masters"),
+            opts=child,
+        )
+        certificate = tls.LocallySignedCert(
+            f"{self._name}-admin-certificate",
+            cert_request_pem=request.cert_request_pem,
+            ca_cert_pem=identity.client_ca_certificate,
+            ca_private_key_pem=identity.client_ca_key,
+            validity_period_hours=ADMIN_CERTIFICATE_HOURS,
+            early_renewal_hours=ADMIN_CERTIFICATE_RENEWAL_HOURS,
+            allowed_uses=["digital_signature", "key_encipherment", "client_auth"],
+            opts=child,
+        )
+        return pulumi.Output.secret(pulumi.Output.all(
+            self.floating_ip, identity.server_ca_certificate, certificate.cert_pem, key.private_key_pem
+        ).apply(lambda values: admin_kubeconfig(
+            address=values[0], ca_certificate=values[1], client_certificate=values[2], client_key=values[3]
+        )))
 
     def _floating_ip(self) -> pulumi.Output[str]:
         floating_ip = self._args.config.floating_ip
@@ -214,25 +254,39 @@ class Cluster(pulumi.ComponentResource):
         port: openstack.networking.Port,
         user_data: pulumi.Input[str],
         opts: Optional[pulumi.ResourceOptions] = None,
+        state_volume_id: Optional[pulumi.Input[str]] = None,
     ) -> openstack.compute.Instance:
         config = self._args.config
+        # Boot from a volume of the configured size; it is the server's own disk and goes with it.
+        block_devices = [openstack.compute.InstanceBlockDeviceArgs(
+            source_type="image",
+            uuid=config.cloud.image_id,
+            destination_type="volume",
+            volume_size=config.cluster.root_disk_gb,
+            boot_index=0,
+            delete_on_termination=True,
+        )]
+        if state_volume_id is not None:
+            # Attached before the server boots and detached only once it is gone: never under a mounted datastore.
+            block_devices.append(openstack.compute.InstanceBlockDeviceArgs(
+                source_type="volume",
+                uuid=state_volume_id,
+                destination_type="volume",
+                boot_index=-1,
+                delete_on_termination=False,
+            ))
         return openstack.compute.Instance(
             f"{self._name}-{role}",
             name=server_name,
             flavor_name=flavor,
             availability_zone=config.cloud.availability_zone,
             key_pair=self._keypair.name,
-            # Boot from a volume of the configured size; it is the server's own disk and goes with it.
-            block_devices=[openstack.compute.InstanceBlockDeviceArgs(
-                source_type="image",
-                uuid=config.cloud.image_id,
-                destination_type="volume",
-                volume_size=config.cluster.root_disk_gb,
-                boot_index=0,
-                delete_on_termination=True,
-            )],
+            block_devices=block_devices,
             networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
             user_data=user_data,
-            metadata={"hubstack-hub": config.name, "hubstack-role": role},
+            # The k3s version and the admins' keys: changed in place, and brought onto the server by its sync timer.
+            metadata=cloud_init.server_metadata(config, role),
+            # A server goes by shutting down (k3s, NFS and the filesystems stop cleanly), then its volumes detach.
+            stop_before_destroy=True,
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts),
         )

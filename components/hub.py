@@ -1,12 +1,13 @@
 """The hub: one ComponentResource that wires every part of one JupyterHub together.
 
-OpenStack first (network, the shared data volume, the cluster), then everything on the cluster through one
-Kubernetes provider built from the kubeconfig that the cluster reads back; with `hub.layers: openstack`, the
-OpenStack layer alone.
+OpenStack first (network, the cluster's identity, the shared data volume, the cluster), then everything on the
+cluster through one Kubernetes provider built from the kubeconfig the program composes; with `hub.layers:
+openstack`, the OpenStack layer alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -16,6 +17,7 @@ import pulumi_kubernetes as kubernetes
 from config import HubConfig
 
 from .cluster import Cluster, ClusterArgs
+from .cluster_identity import ClusterIdentity, ClusterIdentityArgs
 from .hub_namespace import HubNamespace, HubNamespaceArgs
 from .jupyterhub import JupyterHub, JupyterHubArgs
 from .network import Network, NetworkArgs
@@ -40,6 +42,7 @@ class Hub(pulumi.ComponentResource):
     control_plane_address: pulumi.Output[str]
     worker_addresses: pulumi.Output[list[str]]
     shared_data_volume_id: Optional[pulumi.Output[str]]
+    state_volume_id: pulumi.Output[str]
     # The Kubernetes layer's, None with hub.layers: openstack.
     url: Optional[pulumi.Output[str]]
     kubeconfig: Optional[pulumi.Output[str]]  # secret
@@ -54,6 +57,8 @@ class Hub(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         network = Network(f"{name}-network", NetworkArgs(config=config), child)
+        identity = ClusterIdentity(f"{name}-cluster-identity",
+                                   ClusterIdentityArgs(hub_name=config.name, cloud=config.cloud), child)
         volume_id = None
         if config.shared_data:
             volume_id = SharedDataVolume(
@@ -63,6 +68,7 @@ class Hub(pulumi.ComponentResource):
             ).volume_id
         cluster = Cluster(f"{name}-cluster", ClusterArgs(
             config=config,
+            identity=identity,
             network_id=network.network_id,
             subnet_id=network.subnet_id,
             cluster_security_group_id=network.cluster_security_group_id,
@@ -78,13 +84,24 @@ class Hub(pulumi.ComponentResource):
         self.kubeconfig = cluster.kubeconfig
         self.url = self.jupyterhub_release = self.jupyterhub_namespace = None
         self.cert_manager_release = self.cert_manager_namespace = None
+        self.state_volume_id = identity.state_volume_id
         if cluster.kubeconfig is not None:
-            self._kubernetes_layer(name, config, cluster, cluster.kubeconfig)
+            self._kubernetes_layer(name, config, cluster, identity)
         self.register_outputs({"hostname": self.hostname, "url": self.url, "floatingIp": self.floating_ip})
 
-    def _kubernetes_layer(self, name: str, config: HubConfig, cluster: Cluster, kubeconfig: pulumi.Output[str]) -> None:
+    def _kubernetes_layer(self, name: str, config: HubConfig, cluster: Cluster, identity: ClusterIdentity) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        provider = kubernetes.Provider(f"{name}-kubernetes", kubeconfig=kubeconfig, opts=child)
+        assert cluster.kubeconfig is not None and cluster.api_ready is not None  # the Kubernetes layer's
+        provider = kubernetes.Provider(
+            f"{name}-kubernetes",
+            kubeconfig=cluster.kubeconfig,
+            # The cluster is its server CA: the provider (and with it every Kubernetes resource) is replaced only
+            # if that changes, never for a new control plane, address or admin certificate.
+            cluster_identifier=identity.server_ca_certificate.apply(
+                lambda pem: "k3s-server-ca-sha256:" + hashlib.sha256(pem.encode()).hexdigest()
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster.api_ready]),
+        )
         namespace = HubNamespace(f"{name}-hub-namespace", HubNamespaceArgs(kubernetes_provider=provider), child)
         user_storage = UserStorage(f"{name}-user-storage", UserStorageArgs(
             config=config, kubernetes_provider=provider, hub_namespace=namespace.name,

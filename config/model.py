@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -267,6 +268,10 @@ def _ssh_public_key(value: str) -> str:
     return value
 
 
+# The admins' keys reach servers in Nova metadata (render/cloud_init.py): at most 100 values of 255 characters.
+SSH_KEYS_MAX_CHARACTERS = 100 * 255
+
+
 class Cluster(Model):
     k3s_version: str = Field(
         DEFAULT_K3S_VERSION,
@@ -278,8 +283,19 @@ class Cluster(Model):
     worker_count: int = Field(1, ge=0, le=50, description="Number of workers; user servers run only on workers.")
     root_disk_gb: int = Field(60, ge=10, le=2000, description="Root disk of every server (boot from volume), GB.")
     ssh_public_keys: list[Annotated[str, AfterValidator(_ssh_public_key)]] = Field(
-        default_factory=list, description="Admins' OpenSSH public keys, added to every server for humans."
+        default_factory=list, description="Admins' OpenSSH public keys, added to every server for humans (and to "
+        "running servers within minutes of `pulumi up`)."
     )
+
+    @field_validator("ssh_public_keys")
+    @classmethod
+    def _keys_fit_server_metadata(cls, keys: list[str]) -> list[str]:
+        size = len("\n".join(keys))
+        if size > SSH_KEYS_MAX_CHARACTERS:
+            raise ValueError(f"the keys take {size} characters together; servers carry at most "
+                             f"{SSH_KEYS_MAX_CHARACTERS} (in their Nova metadata): list fewer, or ed25519 keys "
+                             "(about 100 characters each)")
+        return keys
 
     @property
     def kubernetes_version(self) -> str:

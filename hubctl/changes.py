@@ -36,18 +36,26 @@ _OP_OF_STEP = {"create": "create", "update": "update", "replace": "replace", "cr
 # What a resource is to a running hub when it is replaced or deleted: its loss costs users' data or the cluster's
 # identity. By type; the control plane and the JupyterHub release by their names' roles.
 HOLDS = {
-    "openstack:blockstorage/volume:Volume": "the shared data volume: users' data",
     "kubernetes:core/v1:PersistentVolume": "binds users' data to the hub",
     "kubernetes:core/v1:PersistentVolumeClaim": "binds users' data to the hub",
     "openstack:networking/floatingIp:FloatingIp": "the hub's address and DNS name",
-    "random:index/randomPassword:RandomPassword": "the cluster's join token",
-    "command:remote:Command": "reads the kubeconfig, from which the Kubernetes provider is built",
+    "random:index/randomPassword:RandomPassword": "a join token of the cluster",
+    "tls:index/selfSignedCert:SelfSignedCert": "a certificate authority of the cluster",
     "pulumi:providers:kubernetes": "every Kubernetes resource goes through it",
 }
 HOLDS_BY_ROLE = {
-    ("openstack:compute/instance:Instance", "-control-plane"):
-        "the cluster: k3s's datastore and certificate authority are on its root disk",
+    ("openstack:blockstorage/volume:Volume", "-shared-data-volume-volume"): "the shared data volume: users' data",
+    ("openstack:blockstorage/volume:Volume", "-state-volume"): "the cluster's datastore",
+    ("tls:index/privateKey:PrivateKey", "-ca-key"): "the key of a certificate authority of the cluster",
+    ("tls:index/privateKey:PrivateKey", "-service-account-key"): "signs every service account token",
     ("kubernetes:helm.sh/v3:Release", "-jupyterhub-release"): "holds the hub database (users, tokens, servers)",
+}
+# Replacements that cost neither data nor identity, and what carries the state over: (type, role) -> words.
+CARRIED_OVER = {
+    ("openstack:compute/instance:Instance", "-control-plane"):
+        "a new control plane boots with the state volume and resumes the cluster (same CAs, datastore, objects)",
+    ("openstack:compute/instance:Instance", "-nfs-server"):
+        "a new NFS server boots and the shared data volume is attached to it again",
 }
 # A Kubernetes object's update is decided, in the end, by the API server (immutable fields), which no preview here
 # can ask: the table says so rather than guess.
@@ -59,6 +67,8 @@ DISRUPTIVE_UPDATES = {
     ("openstack:compute/instance:Instance", "flavorId"): "resize: the server reboots",
     ("openstack:compute/instance:Instance", "imageId"): "rebuild: the root disk is wiped",
     ("openstack:compute/instance:Instance", "imageName"): "rebuild: the root disk is wiped",
+    ("openstack:compute/instance:Instance", "metadata"):
+        "metadata: the server's sync timer applies keys and k3s version within minutes (k3s: control plane first)",
     ("openstack:blockstorage/volume:Volume", "size"): "extend: the filesystem is not grown by it",
     ("kubernetes:helm.sh/v3:Release", "values"): "helm upgrade: pods whose spec changes restart",
     ("kubernetes:helm.sh/v3:Release", "version"): "helm upgrade: pods whose spec changes restart",
@@ -112,43 +122,37 @@ def _type_of(urn: str) -> str:
     return urn.split("::")[2].rsplit("$", 1)[-1]
 
 
-UNREACHABLE_KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters:
-- name: offline
-  cluster:
-    server: https://127.0.0.1:1
-    insecure-skip-tls-verify: true
-contexts:
-- name: offline
-  context: {cluster: offline, user: offline}
-current-context: offline
-users:
-- name: offline
-  user: {token: offline}
-"""
-
 # What the update plan's goal of a resource carries over into its state as it is.
 _GOAL_FIELDS = ("type", "custom", "parent", "protect", "dependencies", "provider", "propertyDependencies",
                 "additionalSecretOutputs", "customTimeouts", "retainOnDelete", "deleteBeforeReplace",
                 "replaceOnChanges", "ignoreChanges", "aliases", "deletedWith")
 
 
+# Every fake key is this one, so that every fake certificate matches every fake key (a kubeconfig's client
+# certificate and key are checked against each other when the Kubernetes provider loads it).
+_FAKE_KEY_SEED = hashlib.sha256(b"hubstack change table").digest()
+_FAKE_VALIDITY = ("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z")
+
+
 @functools.lru_cache(maxsize=None)
 def _parsed_outputs(type_: str, urn: str) -> dict[str, Any]:
-    """Outputs a provider parses when it diffs, so a fake will not do: real values, derived from the URN, the
-    same on every call (an OpenSSH private key carries random check bytes)."""
-    if type_ == "command:remote:Command":
-        # The kubeconfig the program reads back: the Kubernetes provider parses it. Nothing listens there.
-        return {"stdout": UNREACHABLE_KUBECONFIG}
+    """Outputs a provider parses when it diffs, so a fake will not do: real values, the same on every call (an
+    OpenSSH private key carries random check bytes, a certificate a serial number)."""
+    if type_ == "openstack:networking/floatingIp:FloatingIp":
+        # The kubeconfig the program composes points at the floating IP's port 6443: here nothing listens there, so
+        # the Kubernetes provider's calls fail at once (and the table says "needs a cluster").
+        return {"address": "127.0.0.1"}
+    if type_ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+        # The provider compares the end of validity with the clock to plan a renewal: valid for long.
+        return {"certPem": _fake_certificate(_name_of(urn)), "validityStartTime": _FAKE_VALIDITY[0],
+                "validityEndTime": _FAKE_VALIDITY[1], "readyForRenewal": False}
     if type_ != "tls:index/privateKey:PrivateKey":
         return {}
     import base64
 
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    key = ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(urn.encode()).digest())
+    key = _fake_key()
     pkcs8 = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                               serialization.NoEncryption()).decode()
     public = key.public_key()
@@ -166,6 +170,30 @@ def _parsed_outputs(type_: str, urn: str) -> dict[str, Any]:
         "publicKeyFingerprintMd5": ":".join(md5[i:i + 2] for i in range(0, 32, 2)),
         "publicKeyFingerprintSha256": "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("="),
     }
+
+
+def _fake_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return ed25519.Ed25519PrivateKey.from_private_bytes(_FAKE_KEY_SEED)
+
+
+def _fake_certificate(name: str) -> str:
+    """A self-signed certificate of the fake key, named `name` (Ed25519 signatures are deterministic)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+
+    key = _fake_key()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    start, end = (datetime.datetime.fromisoformat(moment.replace("Z", "+00:00")) for moment in _FAKE_VALIDITY)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                   .public_key(key.public_key()).serial_number(1).not_valid_before(start).not_valid_after(end)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, None))
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
 class FakeState:
@@ -404,6 +432,8 @@ def marks(step: Step) -> list[str]:
         None)
     if holds and step.op in ("replace", "delete"):
         said.append(f"**{step.op}d: {holds}**")
+    if step.op == "replace":
+        said += [what for (type_, role), what in CARRIED_OVER.items() if step.type == type_ and step.name.endswith(role)]
     if step.op == "update":
         said += [DISRUPTIVE_UPDATES[(step.type, key)] for key in step.keys if (step.type, key) in DISRUPTIVE_UPDATES]
         if step.type.startswith("kubernetes:") and step.type != "kubernetes:helm.sh/v3:Release":

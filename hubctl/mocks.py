@@ -14,6 +14,8 @@ import pulumi
 
 from config import SECRET_PLACEHOLDER
 
+FAKE_CERTIFICATE = "-----BEGIN CERTIFICATE-----\noffline-plan\n-----END CERTIFICATE-----\n"
+
 # Outputs a real provider computes, with stable fake values; keys absent from the inputs only.
 _COMPUTED: dict[str, dict[str, Any]] = {
     "openstack:networking/floatingIp:FloatingIp": {"address": "203.0.113.10"},
@@ -26,7 +28,11 @@ _COMPUTED: dict[str, dict[str, Any]] = {
         "publicKeyOpenssh": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfflinePlanPlaceholderKey0000000000000000 hubstack",
         "publicKeyPem": "-----BEGIN PUBLIC KEY-----\noffline-plan\n-----END PUBLIC KEY-----\n",
     },
-    "command:remote:Command": {"stdout": "[offline-command-output]", "stderr": ""},
+    "tls:index/selfSignedCert:SelfSignedCert": {"certPem": FAKE_CERTIFICATE},
+    "tls:index/locallySignedCert:LocallySignedCert": {"certPem": FAKE_CERTIFICATE},
+    "tls:index/certRequest:CertRequest": {"certRequestPem": "-----BEGIN CERTIFICATE REQUEST-----\noffline-plan\n"
+                                                            "-----END CERTIFICATE REQUEST-----\n"},
+    "command:remote:Command": {"stdout": "", "stderr": ""},
 }
 
 

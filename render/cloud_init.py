@@ -1,4 +1,5 @@
-"""cloud-init user data of the servers (DESIGN.md, The cluster): k3s as server or agent, the NFS data volume.
+"""cloud-init user data of the servers (DESIGN.md, The cluster): k3s as server or agent, its state volume, the NFS
+data volume.
 
 Pure functions of the validated config and plain strings (the component calls them inside `Output.all().apply`),
 deterministic: the same input gives the same bytes, so `pulumi preview` never sees a spurious diff of user data,
@@ -20,7 +21,7 @@ from typing import Any, Optional
 import yaml
 
 from config import HubConfig
-from config.model import UUID_PATTERN
+from config.model import SSH_KEYS_MAX_CHARACTERS, UUID_PATTERN
 
 from .placement import USER_NODE_PURPOSE_LABEL, USER_NODE_TAINT_KEY
 
@@ -38,10 +39,49 @@ K3S_API_PORT = 6443
 K3S_SERVER_SERVICE = "k3s.service"
 K3S_AGENT_SERVICE = "k3s-agent.service"
 K3S_DATA_DIR = "/var/lib/rancher/k3s"
+K3S_NODE_DIR = "/etc/rancher/node"
 INSTALL_K3S = "/usr/local/sbin/hubstack-install-k3s"
+MOUNT_VOLUME = "/usr/local/sbin/hubstack-mount-volume"
 PREPARE_NFS_VOLUME = "/usr/local/sbin/hubstack-prepare-nfs-volume"
+PREPARE_K3S_STATE = "/usr/local/sbin/hubstack-prepare-k3s-state"
+# The CA files from the user data wait here (tmpfs, root only) until prepare-k3s-state puts them on the volume.
+K3S_CA_STAGING_DIR = "/run/hubstack/k3s-ca"
+
+
+@dataclass(frozen=True)
+class CertificateAuthority:
+    role: str  # the resource name's role in components/cluster_identity.py
+    path: str  # under k3s's server/tls/, without .crt/.key
+
+
+# The CAs k3s takes from server/tls/ when they are there before its first start, instead of making its own.
+K3S_CERTIFICATE_AUTHORITIES = (
+    CertificateAuthority("server-ca", "server-ca"),
+    CertificateAuthority("client-ca", "client-ca"),
+    CertificateAuthority("request-header-ca", "request-header-ca"),
+    CertificateAuthority("etcd-peer-ca", "etcd/peer-ca"),
+    CertificateAuthority("etcd-server-ca", "etcd/server-ca"),
+)
+K3S_SERVICE_ACCOUNT_KEY = "service.key"
+K3S_TLS_FILES = frozenset(
+    [f"{authority.path}.{suffix}" for authority in K3S_CERTIFICATE_AUTHORITIES for suffix in ("crt", "key")]
+    + [K3S_SERVICE_ACCOUNT_KEY]
+)
 RENEW_K3S_CERTIFICATES = "/usr/local/sbin/hubstack-renew-k3s-certificates"
 CERTIFICATE_UNIT = "hubstack-k3s-certificates"
+BLOCK_POD_METADATA = "/usr/local/sbin/hubstack-block-pod-metadata"
+BLOCK_POD_METADATA_UNIT = "hubstack-block-pod-metadata"
+# k3s's default cluster CIDR, set explicitly: the metadata block drops traffic from it.
+K3S_POD_CIDR = "10.42.0.0/16"
+SYNC_NODE = "/usr/local/sbin/hubstack-sync-node"
+SYNC_UNIT = "hubstack-sync-node"
+# How often a running server looks at its metadata for new SSH keys or a new k3s version.
+SYNC_INTERVAL = "2min"
+
+# Server metadata that sync-node.sh reads: Pulumi changes it in place (user data would replace the server).
+K3S_VERSION_METADATA = "hubstack-k3s-version"
+SSH_KEYS_METADATA = "hubstack-ssh-keys-"  # + two digits: the keys' text in pieces, in order
+METADATA_VALUE_MAX = 255  # Nova's limit for one metadata value
 
 # Image garbage collection before disk pressure (the seeds' evicted-pods story): single-user images of ~10 GB on
 # a 60 GB root disk (Jetstream2 m3.medium), and an image update keeps the old image next to the new one. With the
@@ -65,8 +105,18 @@ EVICTION_HARD = {
 # k3s renews its 365-day certificates when it starts and they expire within 90 days (120 in newer releases): the
 # timer restarts k3s once one expires within 60 days, inside that window, with two months of daily retries.
 CERTIFICATE_RENEW_WITHIN_DAYS = 60
-# read_kubeconfig_command's wait for the kubeconfig after cloud-init has finished.
-KUBECONFIG_WAIT_SECONDS = 300
+# wait_for_cluster_command's wait for the API server after cloud-init has finished.
+API_WAIT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """What makes the control plane resume its cluster (components/cluster_identity.py)."""
+
+    server_token: str
+    agent_token: str
+    state_volume_id: str  # Cinder volume ID, attached at boot
+    certificate_authorities: dict[str, str]  # server/tls/ path -> PEM, exactly K3S_TLS_FILES
 
 
 @dataclass(frozen=True)
@@ -81,52 +131,84 @@ class NfsServe:
 
 
 def control_plane_user_data(
-    config: HubConfig, *, token: str, private_address: str, floating_ip: str, nfs: Optional[NfsServe]
+    config: HubConfig, *, state: ClusterState, private_address: str, floating_ip: str, nfs: Optional[NfsServe]
 ) -> str:
     private_address, floating_ip = _ipv4(private_address, "private_address"), _ipv4(floating_ip, "floating_ip")
     k3s_config = {
-        "token": _token(token),
+        "token": _token(state.server_token),
+        "agent-token": _token(state.agent_token),
         "node-ip": private_address,
         "advertise-address": private_address,
         "tls-san": [floating_ip, config.hostname],
+        "cluster-cidr": K3S_POD_CIDR,
         "write-kubeconfig-mode": "0600",
         "kubelet-arg": kubelet_args(),
     }
-    files = [_k3s_config_file(k3s_config), *_k3s_files(K3S_SERVER_SERVICE, f"{K3S_DATA_DIR}/server/tls")]
-    commands = _k3s_commands("server", config.cluster.k3s_version)
+    files = [
+        _k3s_config_file(k3s_config),
+        *_k3s_state_files(state),
+        *_k3s_files(K3S_SERVER_SERVICE, f"{K3S_DATA_DIR}/server/tls"),
+        *_sync_files("server", config),
+    ]
+    commands = [
+        shlex.join([PREPARE_K3S_STATE, _volume_id(state.state_volume_id), K3S_CA_STAGING_DIR]),
+        *_k3s_commands("server", config),
+    ]
     if nfs is not None:
         files.append(_script_file("prepare-nfs-volume.sh", PREPARE_NFS_VOLUME))
         commands.append(_prepare_nfs_command(nfs))
-    return _document(config, packages=_packages(nfs_server=nfs is not None), files=files, commands=commands)
+    return _document(packages=_packages(k3s=True, nfs_server=nfs is not None), files=files, commands=commands)
 
 
-def worker_user_data(config: HubConfig, *, token: str, control_plane_address: str) -> str:
+def worker_user_data(config: HubConfig, *, agent_token: str, control_plane_address: str) -> str:
     control_plane_address = _ipv4(control_plane_address, "control_plane_address")
     k3s_config = {
         "server": f"https://{control_plane_address}:{K3S_API_PORT}",
-        "token": _token(token),
+        # The agent token joins agents only: root on a worker cannot join the cluster as a server.
+        "token": _token(agent_token),
+        # A replaced worker is a new node beside the old one's Node object, not a second claim to its name (which
+        # the server refuses: the old node's password is not on the new disk).
+        "with-node-id": True,
         "node-label": [f"{USER_NODE_PURPOSE_LABEL}=user"],
         "node-taint": [f"{USER_NODE_TAINT_KEY}=user:NoSchedule"],
         "kubelet-arg": kubelet_args(),
     }
-    files = [_k3s_config_file(k3s_config), *_k3s_files(K3S_AGENT_SERVICE)]
-    commands = _k3s_commands("agent", config.cluster.k3s_version)
-    return _document(config, packages=_packages(nfs_server=False), files=files, commands=commands)
+    files = [_k3s_config_file(k3s_config), *_k3s_files(K3S_AGENT_SERVICE), *_sync_files("agent", config)]
+    commands = _k3s_commands("agent", config)
+    return _document(packages=_packages(k3s=True, nfs_server=False), files=files, commands=commands)
 
 
 def nfs_server_user_data(config: HubConfig, *, nfs: NfsServe) -> str:
     """The dedicated NFS server: no k3s, only the data volume and its export."""
-    files = [_script_file("prepare-nfs-volume.sh", PREPARE_NFS_VOLUME)]
-    commands = [_prepare_nfs_command(nfs)]
-    return _document(config, packages=_packages(nfs_server=True), files=files, commands=commands)
+    files = [_script_file("mount-volume.sh", MOUNT_VOLUME), _script_file("prepare-nfs-volume.sh", PREPARE_NFS_VOLUME),
+             *_sync_files("none", config)]
+    commands = [*_sync_commands("none", config), _prepare_nfs_command(nfs)]
+    return _document(packages=_packages(k3s=False, nfs_server=True), files=files, commands=commands)
 
 
-def read_kubeconfig_command(floating_ip: str) -> str:
-    """Shell run over SSH (as the image's sudoer) on the control plane: prints its kubeconfig for the API at
-    the floating IP."""
-    floating_ip = _ipv4(floating_ip, "floating_ip")
-    attempts = KUBECONFIG_WAIT_SECONDS // 5
-    rewrite = f"s#https://127.0.0.1:{K3S_API_PORT}#https://{floating_ip}:{K3S_API_PORT}#"
+def server_metadata(config: HubConfig, role: str) -> dict[str, str]:
+    """The Nova metadata of a server: what it is, and what sync-node.sh brings it to (the k3s version on k3s
+    servers, the admins' SSH keys on all)."""
+    metadata = {"hubstack-hub": config.name, "hubstack-role": role}
+    if role != "nfs-server":
+        metadata[K3S_VERSION_METADATA] = config.cluster.k3s_version
+    metadata.update(ssh_keys_metadata(config.cluster.ssh_public_keys))
+    return metadata
+
+
+def ssh_keys_metadata(keys: list[str]) -> dict[str, str]:
+    text = "\n".join(keys)
+    pieces = [text[start:start + METADATA_VALUE_MAX] for start in range(0, len(text), METADATA_VALUE_MAX)]
+    if len(text) > SSH_KEYS_MAX_CHARACTERS:  # the config refuses it first (cluster.sshPublicKeys)
+        raise ValueError(f"the SSH keys take {len(text)} characters; server metadata holds at most "
+                         f"{SSH_KEYS_MAX_CHARACTERS}")
+    return {f"{SSH_KEYS_METADATA}{index:02d}": piece for index, piece in enumerate(pieces)}
+
+
+def wait_for_cluster_command() -> str:
+    """Shell run over SSH (as the image's sudoer) on the control plane: returns once cloud-init is done and the
+    API server is ready, or fails saying where to look."""
+    attempts = API_WAIT_SECONDS // 5
     return "\n".join(
         [
             "set -eu",
@@ -139,16 +221,15 @@ def read_kubeconfig_command(floating_ip: str) -> str:
             "  exit 1",
             "fi",
             "attempt=0",
-            f"while ! sudo test -s {K3S_KUBECONFIG_PATH}; do",
+            "while ! sudo k3s kubectl get --raw /readyz >/dev/null 2>&1; do",
             "  attempt=$((attempt + 1))",
             f'  if [ "$attempt" -gt {attempts} ]; then',
-            f'    echo "no {K3S_KUBECONFIG_PATH} after {KUBECONFIG_WAIT_SECONDS}s:'
+            f'    echo "the API server is not ready {API_WAIT_SECONDS}s after cloud-init:'
             ' is k3s running? (systemctl status k3s)" >&2',
             "    exit 1",
             "  fi",
             "  sleep 5",
             "done",
-            f"sudo sed {shlex.quote(rewrite)} {K3S_KUBECONFIG_PATH}",
         ]
     ) + "\n"
 
@@ -165,15 +246,36 @@ def kubelet_args() -> list[str]:
 # -------------------------------------------------------------------------------------------------- pieces
 
 
-def _packages(*, nfs_server: bool) -> list[str]:
+def _packages(*, k3s: bool, nfs_server: bool) -> list[str]:
     # nfs-common: every k3s node mounts the share (the kubelet's NFS volumes); the server also exports it.
-    return ["nfs-common", "nfs-kernel-server"] if nfs_server else ["nfs-common"]
+    # iptables: the metadata block (block-pod-metadata.sh) runs before k3s, which brings its own.
+    return ["nfs-common", *(["iptables"] if k3s else []), *(["nfs-kernel-server"] if nfs_server else [])]
 
 
 def _k3s_config_file(settings: dict[str, Any]) -> dict[str, Any]:
     # The only place the join token is written: root-only, read by the k3s service and `k3s` commands.
     content = yaml.safe_dump(settings, sort_keys=False, default_flow_style=False)
     return _file(K3S_CONFIG_PATH, content, "0600")
+
+
+def _k3s_state_files(state: ClusterState) -> list[dict[str, Any]]:
+    if set(state.certificate_authorities) != K3S_TLS_FILES:
+        raise ValueError(f"ClusterState.certificate_authorities must hold exactly {sorted(K3S_TLS_FILES)}")
+    # RequiresMountsFor: k3s waits for the state volume's bind mounts and does not start without them.
+    drop_in = (
+        "[Unit]\n"
+        "# The cluster lives on the state volume (prepare-k3s-state): never start a new one on the root disk.\n"
+        f"RequiresMountsFor={K3S_DATA_DIR}/server {K3S_NODE_DIR}\n"
+    )
+    return [
+        _script_file("mount-volume.sh", MOUNT_VOLUME),
+        _script_file("prepare-k3s-state.sh", PREPARE_K3S_STATE),
+        _file(f"/etc/systemd/system/{K3S_SERVER_SERVICE}.d/hubstack-state.conf", drop_in, "0644"),
+        *(
+            _file(f"{K3S_CA_STAGING_DIR}/{path}", _pem(pem, path), "0600")
+            for path, pem in sorted(state.certificate_authorities.items())
+        ),
+    ]
 
 
 def _k3s_files(service: str, *certificate_dirs: str) -> list[dict[str, Any]]:
@@ -203,25 +305,82 @@ def _k3s_files(service: str, *certificate_dirs: str) -> list[dict[str, Any]]:
         "[Install]\n"
         "WantedBy=timers.target\n"
     )
+    block = (
+        "[Unit]\n"
+        "Description=Keep pods away from Nova's metadata service (it serves the user data, join token included)\n"
+        "Before=k3s.service k3s-agent.service\n"
+        "\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        "RemainAfterExit=yes\n"
+        f"ExecStart={BLOCK_POD_METADATA} {K3S_POD_CIDR}\n"
+        "\n"
+        "[Install]\n"
+        "WantedBy=multi-user.target\n"
+    )
     return [
         _script_file("install-k3s.sh", INSTALL_K3S),
         _script_file("renew-k3s-certificates.sh", RENEW_K3S_CERTIFICATES),
         _file(f"/etc/systemd/system/{CERTIFICATE_UNIT}.service", unit, "0644"),
         _file(f"/etc/systemd/system/{CERTIFICATE_UNIT}.timer", timer, "0644"),
+        _script_file("block-pod-metadata.sh", BLOCK_POD_METADATA),
+        _file(f"/etc/systemd/system/{BLOCK_POD_METADATA_UNIT}.service", block, "0644"),
     ]
 
 
-def _k3s_commands(role: str, version: str) -> list[str]:
+def _k3s_commands(role: str, config: HubConfig) -> list[str]:
+    # Pods are kept from the metadata service before k3s (installed by the first sync) runs one.
     return [
-        shlex.join([INSTALL_K3S, role, version]),
         "systemctl daemon-reload",
-        f"systemctl enable --now {CERTIFICATE_UNIT}.timer",
+        f"systemctl enable --now {BLOCK_POD_METADATA_UNIT}.service",
+        *_sync_commands(role, config, f"{CERTIFICATE_UNIT}.timer"),
     ]
+
+
+def _sync_files(role: str, config: HubConfig) -> list[dict[str, Any]]:
+    unit = (
+        "[Unit]\n"
+        "Description=Bring this server to its Nova metadata: admins' SSH keys, k3s version\n"
+        "After=network-online.target cloud-final.service\n"
+        "\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        f"ExecStart={shlex.join([SYNC_NODE, role, config.cloud.image_user])}\n"
+    )
+    timer = (
+        "[Unit]\n"
+        "Description=Look at this server's Nova metadata for new SSH keys or a new k3s version\n"
+        "\n"
+        "[Timer]\n"
+        f"OnBootSec={SYNC_INTERVAL}\n"
+        f"OnUnitActiveSec={SYNC_INTERVAL}\n"
+        "\n"
+        "[Install]\n"
+        "WantedBy=timers.target\n"
+    )
+    return [
+        _script_file("sync-node.sh", SYNC_NODE),
+        _file(f"/etc/systemd/system/{SYNC_UNIT}.service", unit, "0644"),
+        _file(f"/etc/systemd/system/{SYNC_UNIT}.timer", timer, "0644"),
+    ]
+
+
+def _sync_commands(role: str, config: HubConfig, *timers: str) -> list[str]:
+    # The first sync installs k3s; the timer starts after it, so the two never run at once.
+    return [
+        shlex.join([SYNC_NODE, role, config.cloud.image_user]),
+        *(f"systemctl enable --now {timer}" for timer in (*timers, f"{SYNC_UNIT}.timer")),
+    ]
+
+
+def _volume_id(volume_id: str) -> str:
+    if not re.fullmatch(UUID_PATTERN, volume_id):
+        raise ValueError(f"volume ID {volume_id!r} is not a Cinder volume ID (a UUID)")
+    return volume_id
 
 
 def _prepare_nfs_command(nfs: NfsServe) -> str:
-    if not re.fullmatch(UUID_PATTERN, nfs.volume_id):
-        raise ValueError(f"NfsServe.volume_id {nfs.volume_id!r} is not a Cinder volume ID (a UUID)")
+    _volume_id(nfs.volume_id)
     try:
         cidr = ipaddress.IPv4Network(nfs.client_cidr, strict=True)
     except ValueError:
@@ -237,16 +396,12 @@ def _file(path: str, content: str, permissions: str) -> dict[str, Any]:
     return {"path": path, "owner": "root:root", "permissions": permissions, "content": content}
 
 
-def _document(
-    config: HubConfig, *, packages: list[str], files: list[dict[str, Any]], commands: list[str]
-) -> str:
+def _document(*, packages: list[str], files: list[dict[str, Any]], commands: list[str]) -> str:
+    # No admin SSH key and no k3s version here: they are metadata (server_metadata), changed in place.
     document: dict[str, Any] = {"package_update": True, "packages": packages}
-    if config.cluster.ssh_public_keys:
-        # Admins' keys, for humans; Pulumi's own key reaches the server through the Nova key pair.
-        document["ssh_authorized_keys"] = list(config.cluster.ssh_public_keys)
     document["write_files"] = files
     # cloud-init writes runcmd into one sh script: `set -e` makes a failed step fail cloud-init (which
-    # read_kubeconfig_command reports) instead of being hidden by the steps after it.
+    # wait_for_cluster_command reports) instead of being hidden by the steps after it.
     document["runcmd"] = ["set -e", *commands]
     text = "#cloud-config\n" + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=1000)
     size = len(text.encode())
@@ -272,6 +427,12 @@ def _ipv4(value: str, name: str) -> str:
         return str(ipaddress.IPv4Address(value))
     except ValueError:
         raise ValueError(f"{name} {value!r} is not an IPv4 address") from None
+
+
+def _pem(pem: str, path: str) -> str:
+    if not pem.strip():
+        raise ValueError(f"the k3s CA file {path} is empty")
+    return pem if pem.endswith("\n") else pem + "\n"
 
 
 def _token(token: str) -> str:

@@ -1,16 +1,19 @@
 """render/cloud_init.py: every user data passes cloud-init's own schema check, every shell passes shellcheck, and
-the embedded scripts run for real: the NFS volume script against loop devices (twice), the certificate renewal
-against certificates made with openssl."""
+the embedded scripts run for real: the NFS volume and k3s state scripts against loop devices (again and again, as
+every boot runs them), the certificate renewal against certificates made with openssl."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import textwrap
+import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -23,12 +26,15 @@ from render.cloud_init import (
     EVICTION_HARD,
     IMAGE_GC_HIGH_THRESHOLD_PERCENT,
     IMAGE_GC_LOW_THRESHOLD_PERCENT,
+    K3S_CA_STAGING_DIR,
     K3S_CONFIG_PATH,
+    K3S_TLS_FILES,
     NFS_EXPORT_PATH,
+    ClusterState,
     NfsServe,
     control_plane_user_data,
     nfs_server_user_data,
-    read_kubeconfig_command,
+    wait_for_cluster_command,
     worker_user_data,
 )
 from render.placement import USER_NODE_PURPOSE_LABEL, USER_NODE_TAINT_KEY
@@ -40,10 +46,15 @@ SETUP_HINT = (
     "fdisk openssl)"
 )
 SCRIPTS = cloud_init.SCRIPTS_DIR
-TOKEN = "K10hubstackTestJoinToken0123456789abcdef"
+SERVER_TOKEN = "hubstackTestServerToken0123456789abcdef"
+AGENT_TOKEN = "hubstackTestAgentToken0123456789abcdef"
 PRIVATE_ADDRESS = "10.0.42.10"
 FLOATING_IP = "149.165.150.10"
 VOLUME_ID = "0d4f3a5e-8c2b-4e7f-9a1d-3b5c7e9f1a2b"
+STATE_VOLUME_ID = "7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+CA_FILES = {path: f"-----BEGIN TEST-----\n{path}\n-----END TEST-----\n" for path in sorted(K3S_TLS_FILES)}
+STATE = ClusterState(server_token=SERVER_TOKEN, agent_token=AGENT_TOKEN, state_volume_id=STATE_VOLUME_ID,
+                     certificate_authorities=CA_FILES)
 
 
 def _tool(name: str) -> str:
@@ -77,13 +88,13 @@ def _render_all() -> dict[str, str]:
         if stack == "prod-dedicated-nfs":
             continue  # its k3s servers' user data is prod's: the component picks which server serves NFS
         rendered[f"{stack}/control-plane"] = control_plane_user_data(
-            config, token=TOKEN, private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=None
+            config, state=STATE, private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=None
         )
         rendered[f"{stack}/control-plane-nfs"] = control_plane_user_data(
-            config, token=TOKEN, private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=nfs
+            config, state=STATE, private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=nfs
         )
         rendered[f"{stack}/worker"] = worker_user_data(
-            config, token=TOKEN, control_plane_address=config.cloud.control_plane_address
+            config, agent_token=AGENT_TOKEN, control_plane_address=config.cloud.control_plane_address
         )
     return rendered
 
@@ -179,39 +190,40 @@ def test_runcmd_and_embedded_scripts_pass_shellcheck(name: str, tmp_path: Path):
 
 def test_script_files_pass_shellcheck(tmp_path: Path):
     scripts = sorted(SCRIPTS.glob("*.sh"))
-    assert len(scripts) == 3
+    assert len(scripts) == 7
     for script in scripts:
         _shellcheck(script.read_text(), tmp_path, script.name)
 
 
-def test_read_kubeconfig_command_passes_shellcheck(tmp_path: Path):
-    command = read_kubeconfig_command(FLOATING_IP)
-    _shellcheck(command, tmp_path, "read-kubeconfig.sh", shell="sh")
+def test_wait_for_cluster_command_passes_shellcheck(tmp_path: Path):
+    command = wait_for_cluster_command()
+    _shellcheck(command, tmp_path, "wait-for-cluster.sh", shell="sh")
     assert "cloud-init status --wait" in command
     assert '[ "$status" -ne 2 ]' in command  # "done with recoverable errors" counts as done
-    assert f"s#https://127.0.0.1:6443#https://{FLOATING_IP}:6443#" in command
-    assert "sudo sed" in command and "sudo test -s /etc/rancher/k3s/k3s.yaml" in command
 
 
-def test_read_kubeconfig_command_runs(tmp_path: Path):
-    """The command itself, with cloud-init, sudo and the kubeconfig stubbed: done with recoverable errors (2)
-    still prints the kubeconfig, pointed at the floating IP; a failed cloud-init (1) stops it."""
-    kubeconfig = tmp_path / "k3s.yaml"
-    kubeconfig.write_text("clusters:\n- cluster:\n    server: https://127.0.0.1:6443\n")
+def test_wait_for_cluster_command_runs(tmp_path: Path):
+    """The command itself, with cloud-init, sudo and k3s stubbed: done with recoverable errors (2) still waits for
+    the API server and returns once it is ready; a failed cloud-init (1) stops it, saying where to look."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     _stub(bin_dir / "sudo", 'exec "$@"')
-    command = read_kubeconfig_command(FLOATING_IP).replace("/etc/rancher/k3s/k3s.yaml", str(kubeconfig))
+    calls = tmp_path / "readyz-calls"
+    # Not ready on the first call, ready on the second: the command waits (one 5 s sleep) and then returns.
+    _stub(bin_dir / "k3s", f'echo x >> "{calls}"; [ "$(wc -l < "{calls}")" -ge 2 ]')
+    _stub(bin_dir / "sleep", "exit 0")
     for status, expect_ok in ((0, True), (2, True), (1, False)):
+        calls.unlink(missing_ok=True)
         _stub(bin_dir / "cloud-init", f"exit {status}")
         result = subprocess.run(
-            ["sh", "-c", command], capture_output=True, text=True, env=_env(bin_dir), timeout=30
+            ["sh", "-c", wait_for_cluster_command()], capture_output=True, text=True, env=_env(bin_dir), timeout=30
         )
         if expect_ok:
             assert result.returncode == 0, result.stderr
-            assert f"server: https://{FLOATING_IP}:6443" in result.stdout
+            assert calls.read_text().count("x") == 2
         else:
             assert result.returncode == 1 and "cloud-init failed" in result.stderr
+            assert not calls.exists()
 
 
 # ------------------------------------------------------------------------------------------------ contents
@@ -221,14 +233,31 @@ def test_read_kubeconfig_command_runs(tmp_path: Path):
 def test_server_k3s_config(stack: str):
     config = CONFIGS[stack]
     k3s = _k3s_config(f"{stack}/control-plane")
-    assert k3s["token"] == TOKEN
+    assert k3s["token"] == SERVER_TOKEN and k3s["agent-token"] == AGENT_TOKEN
     assert k3s["tls-san"] == [FLOATING_IP, config.hostname]
     assert k3s["node-ip"] == k3s["advertise-address"] == PRIVATE_ADDRESS
     assert k3s["write-kubeconfig-mode"] == "0600"
     assert "disable" not in k3s  # k3s's traefik, servicelb and local-path stay
     assert "server" not in k3s and "node-taint" not in k3s
     runcmd = _doc(f"{stack}/control-plane")["runcmd"]
-    assert f"/usr/local/sbin/hubstack-install-k3s server {config.cluster.k3s_version}" in runcmd
+    install = f"/usr/local/sbin/hubstack-sync-node server {config.cloud.image_user}"
+    prepare = f"/usr/local/sbin/hubstack-prepare-k3s-state {STATE_VOLUME_ID} {K3S_CA_STAGING_DIR}"
+    # The state volume is mounted where k3s keeps its server state before k3s is installed (and so started).
+    assert runcmd.index(prepare) < runcmd.index(install)
+
+
+@pytest.mark.parametrize("name", ["dev/control-plane", "prod/control-plane-nfs"])
+def test_control_plane_keeps_its_cluster_on_the_state_volume(name: str):
+    files = _files(name)
+    staged = {path[len(K3S_CA_STAGING_DIR) + 1:]: entry for path, entry in files.items()
+              if path.startswith(K3S_CA_STAGING_DIR + "/")}
+    assert {path: entry["content"] for path, entry in staged.items()} == CA_FILES
+    assert {(entry["permissions"], entry["owner"]) for entry in staged.values()} == {("0600", "root:root")}
+    drop_in = files["/etc/systemd/system/k3s.service.d/hubstack-state.conf"]["content"]
+    assert "RequiresMountsFor=/var/lib/rancher/k3s/server /etc/rancher/node\n" in drop_in
+    for script in ("mount-volume.sh", "prepare-k3s-state.sh"):
+        path = "/usr/local/sbin/hubstack-" + script.removesuffix(".sh")
+        assert files[path]["content"] == (SCRIPTS / script).read_text()
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -237,12 +266,13 @@ def test_worker_k3s_config_and_no_nfs_server(stack: str):
     name = f"{stack}/worker"
     k3s = _k3s_config(name)
     assert k3s["server"] == f"https://{config.cloud.control_plane_address}:6443"
-    assert k3s["token"] == TOKEN
+    assert k3s["token"] == AGENT_TOKEN and SERVER_TOKEN not in RENDERED[name]
+    assert k3s["with-node-id"] is True
     assert k3s["node-label"] == [f"{USER_NODE_PURPOSE_LABEL}=user"]
     assert k3s["node-taint"] == [f"{USER_NODE_TAINT_KEY}=user:NoSchedule"]
     document = _doc(name)
-    assert f"/usr/local/sbin/hubstack-install-k3s agent {config.cluster.k3s_version}" in document["runcmd"]
-    assert document["packages"] == ["nfs-common"]
+    assert f"/usr/local/sbin/hubstack-sync-node agent {config.cloud.image_user}" in document["runcmd"]
+    assert document["packages"] == ["nfs-common", "iptables"]
     assert "nfs-kernel-server" not in RENDERED[name]
     assert "exportfs" not in RENDERED[name] and cloud_init.PREPARE_NFS_VOLUME not in RENDERED[name]
 
@@ -273,36 +303,76 @@ def test_every_k3s_node_has_certificate_timer(name: str):
 
 
 @pytest.mark.parametrize("name", sorted(RENDERED))
-def test_token_only_in_root_only_k3s_config(name: str):
+def test_tokens_only_in_root_only_k3s_config(name: str):
     text = RENDERED[name]
     files = _files(name)
-    if name.endswith("nfs-server"):
-        assert TOKEN not in text and K3S_CONFIG_PATH not in files
-        return
-    assert text.count(TOKEN) == 1
-    holder = [entry for entry in files.values() if TOKEN in entry["content"]]
-    assert [entry["path"] for entry in holder] == [K3S_CONFIG_PATH]
-    assert holder[0]["permissions"] == "0600" and holder[0]["owner"] == "root:root"
+    expected = {"control-plane": (SERVER_TOKEN, AGENT_TOKEN), "worker": (AGENT_TOKEN,)}
+    tokens = next((tokens for role, tokens in expected.items() if name.split("/")[1].startswith(role)), ())
+    for token in (SERVER_TOKEN, AGENT_TOKEN):
+        assert text.count(token) == (1 if token in tokens else 0), (name, token)
+    for token in tokens:
+        holder = [entry for entry in files.values() if token in entry["content"]]
+        assert [entry["path"] for entry in holder] == [K3S_CONFIG_PATH]
+        assert holder[0]["permissions"] == "0600" and holder[0]["owner"] == "root:root"
 
 
 @pytest.mark.parametrize("name", sorted(n for n in RENDERED if n.endswith("nfs") or n.endswith("nfs-server")))
 def test_nfs_server_parts(name: str):
     stack = name.split("/")[0]
     document = _doc(name)
-    assert document["packages"] == ["nfs-common", "nfs-kernel-server"]
+    assert document["packages"] == (["nfs-common", "nfs-kernel-server"] if name.endswith("nfs-server")
+                                    else ["nfs-common", "iptables", "nfs-kernel-server"])
     script = _files(name)["/usr/local/sbin/hubstack-prepare-nfs-volume"]
     assert script["content"] == (SCRIPTS / "prepare-nfs-volume.sh").read_text()
     command = f"/usr/local/sbin/hubstack-prepare-nfs-volume {VOLUME_ID} {CONFIGS[stack].cloud.network_cidr}"
     assert document["runcmd"][-1] == command  # after k3s: the cluster comes up while the volume is attached
     if name.endswith("nfs-server"):
-        assert document["runcmd"] == ["set -e", command]
-        assert "k3s" not in RENDERED[name].replace("hubstack-k3s", "")  # not one k3s part on the NFS server
+        image_user = CONFIGS[stack].cloud.image_user
+        assert document["runcmd"] == ["set -e", f"/usr/local/sbin/hubstack-sync-node none {image_user}",
+                                      "systemctl enable --now hubstack-sync-node.timer", command]
+        # Not one k3s part on the NFS server: no k3s file, no k3s command, no token.
+        assert not [path for path in _files(name) if "k3s" in path]
+        assert SERVER_TOKEN not in RENDERED[name] and AGENT_TOKEN not in RENDERED[name]
     assert f"HUBSTACK_NFS_EXPORT_PATH:-{NFS_EXPORT_PATH}}}" in script["content"]
+    assert _files(name)["/usr/local/sbin/hubstack-mount-volume"]["content"] == (SCRIPTS / "mount-volume.sh").read_text()
 
 
-def test_admin_keys_from_config():
-    assert _doc("prod/worker")["ssh_authorized_keys"] == CONFIGS["prod"].cluster.ssh_public_keys
-    assert "ssh_authorized_keys" not in _doc("dev/worker")  # dev lists none
+@pytest.mark.parametrize("name", sorted(RENDERED))
+def test_user_data_holds_neither_admin_keys_nor_the_k3s_version(name: str):
+    """What admins change on a running hub is server metadata, changed in place: user data would replace servers."""
+    config = CONFIGS[name.split("/")[0]]
+    assert config.cluster.k3s_version not in RENDERED[name]
+    assert "ssh_authorized_keys" not in _doc(name)
+    for key in config.cluster.ssh_public_keys:
+        assert key.split()[1] not in RENDERED[name]
+    files = _files(name)
+    assert files["/usr/local/sbin/hubstack-sync-node"]["content"] == (SCRIPTS / "sync-node.sh").read_text()
+    timer = files["/etc/systemd/system/hubstack-sync-node.timer"]["content"]
+    assert "OnUnitActiveSec=2min" in timer
+    runcmd = _doc(name)["runcmd"]
+    # The first sync (which installs k3s) is over before its timer starts: never two at once.
+    sync = next(command for command in runcmd if command.startswith("/usr/local/sbin/hubstack-sync-node "))
+    assert runcmd.index(sync) < runcmd.index("systemctl enable --now hubstack-sync-node.timer")
+
+
+@pytest.mark.parametrize("role", ["control-plane", "worker-1", "nfs-server"])
+def test_server_metadata_carries_the_version_and_the_keys(role: str):
+    config = CONFIGS["prod"]
+    metadata = cloud_init.server_metadata(config, role)
+    assert metadata["hubstack-hub"] == config.name and metadata["hubstack-role"] == role
+    assert metadata.get("hubstack-k3s-version") == (None if role == "nfs-server" else config.cluster.k3s_version)
+    pieces = sorted(key for key in metadata if key.startswith("hubstack-ssh-keys-"))
+    assert pieces and all(len(metadata[key]) <= 255 for key in metadata)
+    assert "".join(metadata[key] for key in pieces).split("\n") == config.cluster.ssh_public_keys
+
+
+def test_long_keys_are_cut_in_metadata_pieces_and_joined_back():
+    rsa = "ssh-rsa " + "A" * 700 + " admin@example.org"
+    keys = [rsa, rsa.replace("admin", "ta")]
+    metadata = cloud_init.ssh_keys_metadata(keys)
+    assert list(metadata) == [f"hubstack-ssh-keys-{index:02d}" for index in range(6)]
+    assert "".join(metadata.values()) == "\n".join(keys)
+    assert cloud_init.ssh_keys_metadata([]) == {}
 
 
 def test_deterministic_and_within_nova_limit():
@@ -316,14 +386,21 @@ def test_deterministic_and_within_nova_limit():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda c: control_plane_user_data(c, token=TOKEN, private_address="10.0.42", floating_ip=FLOATING_IP,
+        (lambda c: control_plane_user_data(c, state=STATE, private_address="10.0.42", floating_ip=FLOATING_IP,
                                            nfs=None), "private_address"),
-        (lambda c: control_plane_user_data(c, token="a b", private_address=PRIVATE_ADDRESS,
-                                           floating_ip=FLOATING_IP, nfs=None), "token"),
-        (lambda c: worker_user_data(c, token=TOKEN, control_plane_address="cp; rm -rf /"), "control_plane_address"),
-        (lambda c: nfs_server_user_data(c, nfs=NfsServe("vol-1; reboot", "10.0.42.0/24")), "volume_id"),
+        (lambda c: control_plane_user_data(c, state=dataclasses.replace(STATE, agent_token="a b"),
+                                           private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=None),
+         "token"),
+        (lambda c: control_plane_user_data(c, state=dataclasses.replace(STATE, state_volume_id="vol; reboot"),
+                                           private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=None),
+         "not a Cinder volume ID"),
+        (lambda c: control_plane_user_data(
+            c, state=dataclasses.replace(STATE, certificate_authorities={"server-ca.crt": "pem"}),
+            private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=None), "must hold exactly"),
+        (lambda c: worker_user_data(c, agent_token=AGENT_TOKEN, control_plane_address="cp; rm -rf /"),
+         "control_plane_address"),
+        (lambda c: nfs_server_user_data(c, nfs=NfsServe("vol-1; reboot", "10.0.42.0/24")), "not a Cinder volume ID"),
         (lambda c: nfs_server_user_data(c, nfs=NfsServe(VOLUME_ID, "10.0.42.1/24")), "client_cidr"),
-        (lambda c: read_kubeconfig_command("example.org"), "floating_ip"),
     ],
 )
 def test_invalid_inputs_refused(call, message: str):
@@ -377,7 +454,8 @@ class NfsHost:
     def run(self, cidr: str = "10.0.42.0/24") -> subprocess.CompletedProcess:
         env = _env(
             self.bin_dir,
-            HUBSTACK_NFS_DEVICE=self.device,
+            HUBSTACK_VOLUME_DEVICE=self.device,
+            HUBSTACK_MOUNT_VOLUME=str(SCRIPTS / "mount-volume.sh"),
             HUBSTACK_NFS_EXPORT_PATH=str(self.export_path),
             HUBSTACK_FSTAB=str(self.fstab),
             HUBSTACK_EXPORTS_FILE=str(self.exports),
@@ -511,6 +589,324 @@ def test_nfs_script_refuses_bad_arguments(tmp_path: Path):
     host = NfsHost(tmp_path / "host", str(tmp_path / "no-such-device"))
     result = host.run(cidr="0.0.0.0/0; reboot")
     assert result.returncode == 1 and "is not an IPv4 CIDR" in result.stderr
+
+
+# ------------------------------------------------------------------------ the k3s state script, for real
+
+
+class StateHost:
+    """A fake control plane in a temp dir: fstab, the state path, k3s's server and node directories, the CA files
+    from the user data; systemctl stubbed."""
+
+    def __init__(self, root: Path, device: str):
+        self.root = root
+        self.device = device
+        self.state = root / "var" / "lib" / "hubstack" / "k3s-state"
+        self.server_dir = root / "var" / "lib" / "rancher" / "k3s" / "server"
+        self.node_dir = root / "etc" / "rancher" / "node"
+        self.ca_dir = root / "run" / "hubstack" / "k3s-ca"
+        self.fstab = root / "etc" / "fstab"
+        self.bin_dir = root / "bin"
+        self.bin_dir.mkdir(parents=True)
+        self.fstab.parent.mkdir(parents=True)
+        self.fstab.write_text("LABEL=cloudimg-rootfs / ext4 defaults 0 1\n")
+        _stub(self.bin_dir / "systemctl", "exit 0")
+
+    def boot(self, ca_files: dict[str, str]) -> subprocess.CompletedProcess:
+        """A new server's first boot: the user data's CA files written, then the script."""
+        for path, pem in ca_files.items():
+            (self.ca_dir / path).parent.mkdir(parents=True, exist_ok=True)
+            (self.ca_dir / path).write_text(pem)
+        return self.run()
+
+    def run(self) -> subprocess.CompletedProcess:
+        env = _env(
+            self.bin_dir,
+            HUBSTACK_VOLUME_DEVICE=self.device,
+            HUBSTACK_MOUNT_VOLUME=str(SCRIPTS / "mount-volume.sh"),
+            HUBSTACK_K3S_STATE_PATH=str(self.state),
+            HUBSTACK_K3S_SERVER_DIR=str(self.server_dir),
+            HUBSTACK_K3S_NODE_DIR=str(self.node_dir),
+            HUBSTACK_FSTAB=str(self.fstab),
+            HUBSTACK_DEVICE_WAIT_SECONDS="0",
+        )
+        return subprocess.run(["bash", str(SCRIPTS / "prepare-k3s-state.sh"), STATE_VOLUME_ID, str(self.ca_dir)],
+                              capture_output=True, text=True, env=env, timeout=60)
+
+    def unmount(self) -> None:
+        for path in (self.node_dir, self.server_dir, self.state):
+            while subprocess.run(["mountpoint", "-q", str(path)]).returncode == 0:
+                subprocess.run(["umount", str(path)], check=True)
+
+
+@pytest.fixture
+def state_host(tmp_path: Path) -> Iterator[Callable[[Path], StateHost]]:
+    with contextlib.ExitStack() as stack:
+
+        devices: dict[Path, str] = {}
+
+        def make(image: Path, name: str) -> StateHost:
+            """A host named `name` with the volume `image` (one loop device per image: the same volume)."""
+            if image not in devices:
+                devices[image] = stack.enter_context(_loop_device(image))
+            host = StateHost(tmp_path / name, devices[image])
+            stack.callback(host.unmount)
+            return host
+
+        yield make
+
+
+def test_k3s_state_survives_a_new_control_plane(tmp_path: Path, state_host):
+    """First boot of a cluster: the program's CAs go onto the blank state volume, which is bind-mounted where k3s
+    keeps its server state and node password. A second run changes nothing; a reboot mounts it all again; a new
+    control plane (a new root disk, the same volume) resumes the cluster: same CAs, same datastore, same password."""
+    image = _image(tmp_path, "state.img")
+    first = state_host(image, "control-plane-1")
+    result = first.boot(CA_FILES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "a new cluster" in result.stdout and "creating ext4" in result.stdout
+    assert "LABEL=hubstack-k3s" in _probe(first.device)
+    tls = first.server_dir / "tls"
+    assert {str(path.relative_to(tls)): path.read_text() for path in tls.rglob("*") if path.is_file()} == CA_FILES
+    assert {oct(path.stat().st_mode & 0o777) for path in tls.rglob("*.key")} == {"0o600"}
+    assert not first.ca_dir.exists()  # the keys live on the volume only
+    fstab = first.fstab.read_text()
+    for source, target in ((first.state / "server", first.server_dir), (first.state / "node", first.node_dir)):
+        assert f"{source} {target} none bind,nofail,x-systemd.requires-mounts-for={first.state} 0 0" in fstab
+    # What k3s writes goes onto the volume.
+    (first.server_dir / "db").mkdir()
+    (first.server_dir / "db" / "state.db").write_text("the datastore\n")
+    (first.node_dir / "password").write_text("node password\n")
+    assert (first.state / "server" / "db" / "state.db").read_text() == "the datastore\n"
+
+    again = first.run()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "resuming" in again.stdout and "creating" not in again.stdout and "mounted" not in again.stdout
+    assert first.fstab.read_text() == fstab
+
+    first.unmount()  # a reboot: the mounts come back from fstab
+    rebooted = first.run()
+    assert rebooted.returncode == 0, rebooted.stdout + rebooted.stderr
+    assert (first.server_dir / "db" / "state.db").read_text() == "the datastore\n"
+    first.unmount()
+
+    # A new control plane boots with the same volume: its user data carries the same CAs.
+    second = state_host(image, "control-plane-2")
+    resumed = second.boot(CA_FILES)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "resuming" in resumed.stdout and "creating" not in resumed.stdout
+    assert (second.server_dir / "db" / "state.db").read_text() == "the datastore\n"
+    assert (second.node_dir / "password").read_text() == "node password\n"
+    assert (second.server_dir / "tls" / "server-ca.crt").read_text() == CA_FILES["server-ca.crt"]
+
+
+def test_k3s_state_of_another_cluster_is_not_started_on(tmp_path: Path, state_host):
+    image = _image(tmp_path, "state.img")
+    first = state_host(image, "control-plane-1")
+    assert first.boot(CA_FILES).returncode == 0
+    first.unmount()
+    other = state_host(image, "control-plane-2")
+    foreign = {**CA_FILES, "server-ca.crt": "-----BEGIN TEST-----\nanother CA\n-----END TEST-----\n"}
+    result = other.boot(foreign)
+    assert result.returncode == 1
+    assert "holds another cluster" in result.stderr
+    assert subprocess.run(["mountpoint", "-q", str(other.server_dir)]).returncode != 0
+    assert (other.state / "server" / "tls" / "server-ca.crt").read_text() == CA_FILES["server-ca.crt"]
+
+
+# ------------------------------------------------------------------------ the node's sync script, for real
+
+NOVA_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfflinePlanPlaceholderKey0000000000000000 hubstack"
+
+
+class MetadataService:
+    """Nova's metadata service as the script sees it (meta_data.json, its `meta`), and the API server's /version
+    as an agent's proxy answers it."""
+
+    def __init__(self) -> None:
+        self.meta: dict[str, str] = {}
+        self.api_version = ""
+        service = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+                if self.path == "/openstack/latest/meta_data.json":
+                    body = {"uuid": "server-id", "meta": service.meta}
+                elif self.path == "/version" and service.api_version:
+                    body = {"gitVersion": service.api_version}
+                else:
+                    self.send_error(404)
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+class SyncedNode:
+    """A server's root in a temp dir: the image user's authorized_keys (with the Nova key pair's key), and k3s as
+    an installer stub that records its calls and a `k3s --version` that reports what it installed."""
+
+    def __init__(self, root: Path, metadata: MetadataService, role: str):
+        self.root, self.metadata, self.role = root, metadata, role
+        self.authorized_keys = root / "home" / "ubuntu" / ".ssh" / "authorized_keys"
+        self.authorized_keys.parent.mkdir(parents=True)
+        self.authorized_keys.write_text(NOVA_KEY + "\n")
+        self.installs = root / "installs.log"
+        self.bin_dir = root / "bin"
+        self.bin_dir.mkdir()
+        self.k3s = root / "k3s"
+        version_stub = f'#!/bin/sh\necho "k3s version $(cat {root}/installed) (0123abcd)"\n'
+        _stub(self.bin_dir / "install-k3s", f'echo "$1 $2" >> "{self.installs}"; echo "$2" > "{root}/installed"; '
+                                            f"printf '%s' '{version_stub}' > \"{self.k3s}\"; chmod 0755 \"{self.k3s}\"")
+
+    def installed(self, version: str) -> None:
+        self.k3s.write_text(f'#!/bin/sh\necho "k3s version {version} (0123abcd)"\n')
+        self.k3s.chmod(0o755)
+
+    def run(self) -> subprocess.CompletedProcess:
+        env = _env(
+            self.bin_dir,
+            HUBSTACK_METADATA_URL=f"{self.metadata.url}/openstack/latest/meta_data.json",
+            HUBSTACK_METADATA_RETRIES="1",
+            HUBSTACK_AUTHORIZED_KEYS=str(self.authorized_keys),
+            HUBSTACK_INSTALL_K3S=str(self.bin_dir / "install-k3s"),
+            HUBSTACK_K3S=str(self.k3s),
+            HUBSTACK_API_VERSION_URL=f"{self.metadata.url}/version",
+            HUBSTACK_K3S_AGENT_DIR=str(self.root / "agent"),
+        )
+        return subprocess.run(["bash", str(SCRIPTS / "sync-node.sh"), self.role, "ubuntu"],
+                              capture_output=True, text=True, env=env, timeout=60)
+
+    def install_calls(self) -> list[str]:
+        return self.installs.read_text().splitlines() if self.installs.exists() else []
+
+
+@pytest.fixture
+def metadata_service() -> Iterator[MetadataService]:
+    service = MetadataService()
+    yield service
+    service.server.shutdown()
+
+
+def _metadata(version: str, keys: list[str]) -> dict[str, str]:
+    return {"hubstack-hub": "lab", "hubstack-k3s-version": version, **cloud_init.ssh_keys_metadata(keys)}
+
+
+ADMIN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEQQhIfa0jnI admin@example.org"
+TA_RSA = "ssh-rsa " + "B" * 540 + " ta@example.org"  # longer than one metadata value
+
+
+def test_sync_installs_k3s_and_the_keys_on_a_new_server_and_then_changes_nothing(tmp_path: Path, metadata_service):
+    metadata_service.meta = _metadata("v1.33.5+k3s1", [ADMIN, TA_RSA])
+    node = SyncedNode(tmp_path, metadata_service, "server")
+    first = node.run()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert node.install_calls() == ["server v1.33.5+k3s1"]
+    lines = node.authorized_keys.read_text().splitlines()
+    assert lines[0] == NOVA_KEY and lines[2:4] == [ADMIN, TA_RSA] and len(lines) == 5
+    assert oct(node.authorized_keys.stat().st_mode & 0o777) == "0o600"
+    before = node.authorized_keys.read_text()
+    again = node.run()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert node.install_calls() == ["server v1.33.5+k3s1"] and node.authorized_keys.read_text() == before
+
+
+def test_sync_follows_key_changes_and_keeps_the_key_pairs_line(tmp_path: Path, metadata_service):
+    node = SyncedNode(tmp_path, metadata_service, "none")
+    for keys in ([ADMIN], [ADMIN, TA_RSA], [TA_RSA], []):
+        metadata_service.meta = _metadata("v1.33.5+k3s1", keys)
+        result = node.run()
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines = node.authorized_keys.read_text().splitlines()
+        assert lines[0] == NOVA_KEY
+        assert [line for line in lines[1:] if not line.startswith("#")] == keys
+    assert node.authorized_keys.read_text() == NOVA_KEY + "\n"
+    assert node.install_calls() == []  # role none: the NFS server has no k3s
+
+
+@pytest.mark.parametrize("installed, wanted, message", [
+    ("v1.33.5+k3s1", "v1.33.6+k3s1", None),
+    ("v1.33.5+k3s1", "v1.34.1+k3s1", None),
+    ("v1.32.9+k3s1", "v1.34.1+k3s1", "one minor version at a time, so set cluster.k3sVersion to a v1.33 release"),
+    ("v1.33.6+k3s1", "v1.33.5+k3s1", "k3s does not go back"),
+])
+def test_sync_upgrades_the_server_in_place_one_minor_at_a_time(tmp_path: Path, metadata_service, installed: str,
+                                                              wanted: str, message):
+    metadata_service.meta = _metadata(wanted, [])
+    node = SyncedNode(tmp_path, metadata_service, "server")
+    node.installed(installed)
+    result = node.run()
+    if message is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert node.install_calls() == [f"server {wanted}"]
+    else:
+        assert result.returncode == 1 and message in result.stderr
+        assert node.install_calls() == []
+
+
+def test_an_agent_upgrades_after_the_api_server(tmp_path: Path, metadata_service):
+    metadata_service.meta = _metadata("v1.33.6+k3s1", [])
+    node = SyncedNode(tmp_path, metadata_service, "agent")
+    node.installed("v1.33.5+k3s1")
+    metadata_service.api_version = "v1.33.5+k3s1"
+    waiting = node.run()
+    assert waiting.returncode == 0 and "waiting for the server" in waiting.stdout
+    assert node.install_calls() == []
+    metadata_service.api_version = "v1.33.6+k3s1"
+    upgraded = node.run()
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert node.install_calls() == ["agent v1.33.6+k3s1"]
+
+
+def test_sync_without_the_metadata_service_says_so(tmp_path: Path, metadata_service):
+    node = SyncedNode(tmp_path, metadata_service, "server")
+    metadata_service.server.shutdown()
+    metadata_service.server.server_close()
+    result = node.run()
+    assert result.returncode == 1 and "is Nova's metadata service reachable?" in result.stderr
+    assert node.authorized_keys.read_text() == NOVA_KEY + "\n" and node.install_calls() == []
+
+
+# --------------------------------------------------------------------- pods and the metadata service, for real
+
+
+@pytest.mark.parametrize("name", sorted(n for n in RENDERED if not n.endswith("nfs-server")))
+def test_every_k3s_node_keeps_pods_from_the_metadata_service_before_k3s_runs(name: str):
+    unit = _files(name)["/etc/systemd/system/hubstack-block-pod-metadata.service"]["content"]
+    assert f"ExecStart=/usr/local/sbin/hubstack-block-pod-metadata {cloud_init.K3S_POD_CIDR}\n" in unit
+    assert "Before=k3s.service k3s-agent.service" in unit and "WantedBy=multi-user.target" in unit
+    runcmd = _doc(name)["runcmd"]
+    sync = next(command for command in runcmd if command.startswith("/usr/local/sbin/hubstack-sync-node "))
+    assert runcmd.index("systemctl enable --now hubstack-block-pod-metadata.service") < runcmd.index(sync)
+    if "control-plane" in name:
+        assert _k3s_config(name)["cluster-cidr"] == cloud_init.K3S_POD_CIDR
+
+
+def test_block_pod_metadata_adds_its_rule_once(tmp_path: Path):
+    """In a network namespace of its own, twice: one DROP rule from the pod network to 169.254.169.254."""
+    if os.geteuid() != 0:
+        pytest.fail("the iptables test needs a network namespace: run the tests as root (as in the CI container)")
+    script = SCRIPTS / "block-pod-metadata.sh"
+    result = subprocess.run(
+        [_tool("unshare"), "--net", "sh", "-c",
+         f"bash {script} 10.42.0.0/16 && bash {script} 10.42.0.0/16 && iptables -t raw -S PREROUTING"],
+        capture_output=True, text=True, env=_env(tmp_path), timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rules = [line for line in result.stdout.splitlines() if line.startswith("-A PREROUTING")]
+    assert rules == ["-A PREROUTING -s 10.42.0.0/16 -d 169.254.169.254/32 -j DROP"]
+    assert result.stdout.count("cannot reach") == 1  # the second run found the rule and added none
+    refused = subprocess.run(["bash", str(script), "10.42.0.0/16; reboot"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "is not an IPv4 CIDR" in refused.stderr
 
 
 # ------------------------------------------------------------------------- certificate renewal, for real

@@ -1,17 +1,20 @@
-"""The OpenStack layer under Pulumi's mocks, in the real program: network, security groups, servers, floating IP,
-DNS name, the shared data volume and the kubeconfig, as `pulumi up` would register them."""
+"""The OpenStack layer under Pulumi's mocks, in the real program: network, security groups, the cluster's identity,
+servers, floating IP, DNS name, the shared data volume and the kubeconfig, as `pulumi up` would register them."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import json
 from functools import lru_cache
 
 import pytest
+import yaml
 
 from config import HubConfig, parse
 from config.model import SECRET_PLACEHOLDER
-from hubctl.mocks import resource_id
+from hubctl.mocks import FAKE_CERTIFICATE, resource_id
 from hubctl.plan import SERVER, Plan, PlannedResource, run_program
 
 from .conftest import set_path, stack_data
@@ -26,9 +29,13 @@ VOLUME = "openstack:blockstorage/volume:Volume"
 ATTACHMENT = "openstack:compute/volumeAttach:VolumeAttach"
 RECORD_SET = "openstack:dns/recordSet:RecordSet"
 COMMAND = "command:remote:Command"
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
+IDENTITY = "hubstack:openstack:ClusterIdentity"
 WORLD = {"0.0.0.0/0", "::/0"}
 # Values the shared mocks give generated secrets (hubctl/mocks.py): they must never reach plan.json.
-OFFLINE_FAKES = ("[offline-random-password]", "[offline-private-key]", "[offline-command-output]")
+OFFLINE_FAKES = ("[offline-random-password]", "[offline-private-key]")
 
 
 def _variant(name: str) -> HubConfig:
@@ -57,6 +64,16 @@ def _child_types(plan: Plan, type_: str) -> list[str]:
     return sorted(child.type for child in plan.children(_component(plan, type_).urn))
 
 
+def _shared_data_volume(plan: Plan) -> PlannedResource:
+    (volume,) = [volume for volume in plan.by_type(VOLUME) if volume.name.endswith("-shared-data-volume-volume")]
+    return volume
+
+
+def _state_volume(plan: Plan) -> PlannedResource:
+    (volume,) = [volume for volume in plan.by_type(VOLUME) if volume.parent == _component(plan, IDENTITY).urn]
+    return volume
+
+
 def _servers(plan: Plan) -> dict[str, PlannedResource]:
     return {server.inputs["name"]: server for server in plan.by_type(SERVER)}
 
@@ -78,7 +95,7 @@ def test_resource_graph(name):
     config = _variant(name)
     plan = _plan(name)
     hub_urn = _component(plan, "hubstack:index:Hub").urn
-    for component in ("Network", "Cluster"):
+    for component in ("Network", "ClusterIdentity", "Cluster"):
         assert _component(plan, f"hubstack:openstack:{component}").parent == hub_urn
     rules = 1 + 2 + 2 * len(config.cloud.admin_cidrs)
     assert _child_types(plan, "hubstack:openstack:Network") == sorted(
@@ -89,10 +106,14 @@ def test_resource_graph(name):
     dedicated = config.shared_data is not None and config.shared_data.server == "dedicated"
     servers = 1 + config.cluster.worker_count + dedicated
     expected = [SERVER] * servers + [PORT] * servers + [
-        "openstack:compute/keypair:Keypair", "tls:index/privateKey:PrivateKey",
-        "random:index/randomPassword:RandomPassword", FLOATING_IP, ASSOCIATION, COMMAND,
+        "openstack:compute/keypair:Keypair", PRIVATE_KEY, FLOATING_IP, ASSOCIATION, COMMAND,
+        # The admin's client certificate, for the kubeconfig.
+        PRIVATE_KEY, "tls:index/certRequest:CertRequest", "tls:index/locallySignedCert:LocallySignedCert",
     ] + [ATTACHMENT] * (config.shared_data is not None)
     assert _child_types(plan, "hubstack:openstack:Cluster") == sorted(expected)
+    # Two tokens; five CAs, each with its key; the service-account key; the state volume.
+    assert _child_types(plan, IDENTITY) == sorted(
+        [RANDOM_PASSWORD] * 2 + [SELF_SIGNED] * 5 + [PRIVATE_KEY] * 6 + [VOLUME])
     volumes = plan.by_type("hubstack:openstack:SharedDataVolume")
     assert len(volumes) == (config.shared_data is not None)
     # Nothing of OpenStack outside the hub's components.
@@ -116,8 +137,13 @@ def test_server_names_and_hostname_come_from_config(name):
 @pytest.mark.parametrize("name", ["dev", "prod", "dedicated-nfs-server"])
 def test_servers_boot_from_volume_on_the_configured_image_and_flavors(name):
     config = _variant(name)
-    for server_name, server in _servers(_plan(name)).items():
-        (boot,) = server.inputs["blockDevices"]
+    plan = _plan(name)
+    for server_name, server in _servers(plan).items():
+        boot, *attached = server.inputs["blockDevices"]
+        # The control plane boots with the cluster's state volume; no other server has a volume at boot.
+        assert attached == ([{"sourceType": "volume", "uuid": resource_id(VOLUME, _state_volume(plan).name), "destinationType": "volume",
+                              "bootIndex": -1, "deleteOnTermination": False}] if server_name == config.name else [])
+        assert server.inputs["stopBeforeDestroy"] is True
         assert boot == {"sourceType": "image", "uuid": config.cloud.image_id, "destinationType": "volume",
                         "volumeSize": config.cluster.root_disk_gb, "bootIndex": 0, "deleteOnTermination": True}
         assert server.inputs["availabilityZone"] == config.cloud.availability_zone
@@ -177,7 +203,7 @@ def test_web_and_admin_reach_the_control_plane_only(name):
 def test_shared_data_volume_is_protected_and_retained(name):
     config = _variant(name)
     plan = _plan(name)
-    (volume,) = plan.by_type(VOLUME)
+    volume = _shared_data_volume(plan)
     assert volume.protect and volume.retain_on_delete
     assert volume.inputs["size"] == config.shared_data.size_gb
     volume_id = resource_id(VOLUME, volume.name)
@@ -188,8 +214,10 @@ def test_shared_data_volume_is_protected_and_retained(name):
     assert attachment.parent == _component(plan, "hubstack:openstack:Cluster").urn
     serving = config.name if config.shared_data.server == "control-plane" else f"{config.name}-nfs"
     assert attachment.inputs["instanceId"] == f"{_servers(plan)[serving].name}-id"
-    # Nothing else that holds data is deleted with the stack... and nothing of the cluster is protected.
-    assert [resource.name for resource in plan.resources if resource.protect] == [volume.name]
+    # Nothing else that holds data is deleted with the stack, and of the cluster only its identity is protected.
+    identity = _component(plan, IDENTITY).urn
+    assert {resource.name for resource in plan.resources if resource.protect} == {volume.name} | {
+        resource.name for resource in plan.children(identity)}
 
 
 def test_nfs_clients_use_the_serving_servers_fixed_address():
@@ -261,25 +289,64 @@ def test_fixed_addresses_are_outside_the_dhcp_pool():
     assert ipaddress.ip_address(pool["start"]) in ipaddress.ip_network(config.cloud.network_cidr)
 
 
-def test_kubeconfig_is_read_once_the_control_plane_is_up_and_stays_secret():
+def test_kubeconfig_is_composed_and_the_provider_waits_for_the_api():
     config = _variant("dev")
     plan = _plan("dev")
-    (read_kubeconfig,) = plan.by_type(COMMAND)
+    (api_ready,) = plan.by_type(COMMAND)
     servers = _servers(plan)
-    assert servers[config.name].urn in read_kubeconfig.dependencies
-    assert plan.by_type(ASSOCIATION)[0].urn in read_kubeconfig.dependencies
+    assert servers[config.name].urn in api_ready.dependencies
+    assert plan.by_type(ASSOCIATION)[0].urn in api_ready.dependencies
+    assert api_ready.inputs["triggers"] == [f"{servers[config.name].name}-id"]
     # The connection carries the private key, so all of it is secret.
-    assert read_kubeconfig.inputs["connection"] == SECRET_PLACEHOLDER
-    connection = read_kubeconfig.revealed["connection"]
+    assert api_ready.inputs["connection"] == SECRET_PLACEHOLDER
+    connection = api_ready.revealed["connection"]
     assert (connection["host"], connection["user"]) == ("203.0.113.10", config.cloud.image_user)
     assert connection["privateKey"] == "[offline-private-key]"
-    assert read_kubeconfig.inputs["logging"] == "none"
-    assert "stdout" in read_kubeconfig.additional_secret_outputs
-    assert "https://203.0.113.10:6443" in read_kubeconfig.inputs["create"]
+    assert api_ready.inputs["logging"] == "none"
     assert plan.outputs["kubeconfig"] == SECRET_PLACEHOLDER
     (provider,) = plan.by_type("pulumi:providers:kubernetes")
+    assert api_ready.urn in provider.dependencies
     assert provider.inputs["kubeconfig"] == SECRET_PLACEHOLDER
-    assert provider.revealed["kubeconfig"] == "[offline-command-output]"
+    kubeconfig = yaml.safe_load(provider.revealed["kubeconfig"])
+    (cluster,) = kubeconfig["clusters"]
+    assert cluster["cluster"]["server"] == "https://203.0.113.10:6443"
+    assert base64.b64decode(cluster["cluster"]["certificate-authority-data"]).decode() == FAKE_CERTIFICATE
+    (user,) = kubeconfig["users"]
+    assert base64.b64decode(user["user"]["client-key-data"]).decode() == "[offline-private-key]"
+    # Identified by its server CA: a new control plane or admin certificate updates the provider in place.
+    assert provider.inputs["clusterIdentifier"] == (
+        "k3s-server-ca-sha256:" + hashlib.sha256(FAKE_CERTIFICATE.encode()).hexdigest())
+
+
+def test_admin_certificate_is_short_lived_and_renewed_by_pulumi_up():
+    plan = _plan("dev")
+    (certificate,) = plan.by_type("tls:index/locallySignedCert:LocallySignedCert")
+    (request,) = plan.by_type("tls:index/certRequest:CertRequest")
+    assert request.inputs["subject"] == {"commonName": "hubstack-admin", "organization": "system:masters"}
+    assert certificate.inputs["validityPeriodHours"] == 90 * 24
+    assert certificate.inputs["earlyRenewalHours"] == 30 * 24
+    assert certificate.inputs["allowedUses"] == ["digital_signature", "key_encipherment", "client_auth"]
+    client_ca = [ca for ca in plan.by_type(SELF_SIGNED) if ca.name.endswith("-client-ca")]
+    assert certificate.inputs["caPrivateKeyPem"] == SECRET_PLACEHOLDER and len(client_ca) == 1
+    assert certificate.revealed["caCertPem"] == FAKE_CERTIFICATE
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_the_cluster_identity_takes_nothing_an_admin_changes(name):
+    """Protected resources cannot be replaced: an input that follows the config would make that config change fail.
+    Only the state volume's name and description (updated in place) follow the hub's name."""
+    base = _changed(name)
+    changed = _changed(name, **{"name": "renamed-hub", "cluster.k3sVersion": "v1.34.1+k3s1", "cluster.workerCount": 4,
+                                "cluster.controlPlaneFlavor": "m3.xl", "cluster.rootDiskGb": 200})
+    identity = _component(base, IDENTITY).urn
+    before = {resource.urn: resource.inputs for resource in base.children(identity)}
+    after = {resource.urn: resource.inputs for resource in changed.children(_component(changed, IDENTITY).urn)}
+    assert before.keys() == after.keys()
+    differ = {urn.rsplit("::", 1)[1]: sorted(key for key in before[urn] if before[urn][key] != after[urn].get(key))
+              for urn in before if before[urn] != after[urn]}
+    assert differ == {"hub-cluster-identity-state-volume": ["description", "name"]}
+    for ca in base.by_type(SELF_SIGNED):
+        assert ca.inputs["isCaCertificate"] is True and ca.inputs["validityPeriodHours"] == 10 * 365 * 24
 
 
 @pytest.mark.parametrize("name", ["dev", "prod", "dedicated-nfs-server"])
@@ -307,7 +374,7 @@ def test_cluster_args_say_when_the_shared_data_volume_is_needed():
     from components.cluster import ClusterArgs
 
     common = {"network_id": "n", "subnet_id": "s", "cluster_security_group_id": "g",
-              "control_plane_security_group_ids": ["g"]}
+              "control_plane_security_group_ids": ["g"], "identity": None}
     with pytest.raises(ValueError, match="shared_data_volume_id is required exactly with hub.sharedData"):
         ClusterArgs(config=_variant("prod"), **common)
     with pytest.raises(ValueError, match="shared_data_volume_id is required exactly with hub.sharedData"):
@@ -349,5 +416,5 @@ def test_renaming_the_hub_keeps_every_resource_name():
     # URNs come from resource names: a renamed hub is the same hub, renamed, not a new one beside the old.
     renamed = _changed("prod", name="atmos-course-2027")
     assert [resource.urn for resource in renamed.resources] == [resource.urn for resource in _changed("prod").resources]
-    (volume,) = renamed.by_type(VOLUME)
-    assert volume.inputs["name"] == "atmos-course-2027-shared-data"
+    assert _shared_data_volume(renamed).inputs["name"] == "atmos-course-2027-shared-data"
+    assert _state_volume(renamed).inputs["name"] == "atmos-course-2027-k3s-state"

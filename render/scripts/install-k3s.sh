@@ -1,5 +1,5 @@
 #!/bin/bash
-# Installs k3s at a pinned version with the official installer (embedded by render/cloud_init.py).
+# Installs k3s at a given version with the official installer (embedded by render/cloud_init.py, run by sync-node.sh).
 #
 #   install-k3s.sh server|agent VERSION
 #

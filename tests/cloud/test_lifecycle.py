@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from config.model import DEFAULT_K3S_VERSION
 from hubctl.engine import Workspace
 
 from ..conftest import set_path, stack_data
@@ -24,6 +25,9 @@ HUB = "lab-hub"
 ADMIN_CIDR = "203.0.113.0/24"
 NETWORK_CIDR = "10.0.42.0/24"
 SHARED_DATA_GB = 5
+# The next patch release of the default: a k3s bump as admins make it.
+_MINOR, _PATCH = DEFAULT_K3S_VERSION.split("+")[0].rsplit(".", 1)
+NEXT_K3S_VERSION = f"{_MINOR}.{int(_PATCH) + 1}+{DEFAULT_K3S_VERSION.split('+')[1]}"
 ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEQQhIfa0jnI ta@example.org"
 # Preview steps that replace or delete.
 REPLACING = {"replace", "create-replacement", "delete-replaced"}
@@ -70,6 +74,7 @@ class Lab:
     # What must outlive every everyday change, by role: OpenStack IDs as the last step left them.
     identity: dict[str, str] = field(default_factory=dict)
     shared_data_volume_id: str = ""
+    state_volume_id: str = ""
 
     def change(self, changes: dict[str, Any]) -> None:
         for path, value in changes.items():
@@ -106,6 +111,7 @@ class Lab:
             "control plane boot volume": _boot_volume(found, control_plane).id,
             "floating IP": address.id,
             "shared data volume": self.shared_data_volume_id,
+            "k3s state volume": self.state_volume_id,
             "network": found.networks[0].id,
             "router": found.routers[0].id,
             **{f"security group {name}": group.id for name, group in found.security_groups.items()},
@@ -125,9 +131,18 @@ def _boot_volume(found: Inventory, server: Any) -> Any:
     return volume
 
 
-def _shared_data_volume(found: Inventory) -> Any:
-    (volume,) = [volume for volume in found.volumes if volume.name == f"{HUB}-shared-data"]
+def _shared_data_volume(found: Inventory, hub: str = HUB) -> Any:
+    (volume,) = [volume for volume in found.volumes if volume.name == f"{hub}-shared-data"]
     return volume
+
+
+def _state_volume(found: Inventory, hub: str = HUB) -> Any:
+    (volume,) = [volume for volume in found.volumes if volume.name == f"{hub}-k3s-state"]
+    return volume
+
+
+def _attached_to(volume: Any) -> list[str]:
+    return [attachment["server_id"] for attachment in volume.attachments]
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +167,7 @@ def test_up_from_nothing(lab: Lab):
     lab.up("a hub from nothing")
     outputs = lab.workspace.outputs()
     lab.shared_data_volume_id = outputs["sharedDataVolumeId"]
+    lab.state_volume_id = outputs["stateVolumeId"]
     found = lab.now()
     lab.remember(found)
     assert set(found.servers) == {HUB, f"{HUB}-worker-1"}
@@ -222,7 +238,25 @@ def test_shared_data_volume_is_attached_to_the_control_plane(lab: Lab):
     volume = _shared_data_volume(found)
     assert volume.id == lab.shared_data_volume_id
     assert (volume.size, volume.status) == (SHARED_DATA_GB, "in-use")
-    assert [attachment["server_id"] for attachment in volume.attachments] == [found.servers[HUB].id]
+    assert _attached_to(volume) == [found.servers[HUB].id]
+
+
+def test_k3s_state_volume_is_attached_to_the_control_plane_at_boot(lab: Lab):
+    found = lab.now()
+    volume = _state_volume(found)
+    assert volume.id == lab.state_volume_id
+    assert (volume.status, volume.is_bootable) == ("in-use", False)
+    assert _attached_to(volume) == [found.servers[HUB].id]
+    # Nova's own record: a block device of the server (attached before it booted), kept when the server goes.
+    (state,) = [attachment for attachment in lab.api.compute.volume_attachments(found.servers[HUB])
+                if attachment.volume_id == volume.id]
+    assert state.delete_on_termination is False
+
+
+def test_servers_carry_the_k3s_version_in_their_metadata(lab: Lab):
+    found = lab.now()
+    for server in found.servers.values():
+        assert server.metadata["hubstack-k3s-version"] == lab.hub["cluster"].get("k3sVersion", DEFAULT_K3S_VERSION)
 
 
 def test_no_application_credential_without_the_kubernetes_layer(lab: Lab):
@@ -238,8 +272,10 @@ class Change:
     name: str
     config: dict[str, Any]
     check: Callable[[Inventory], None]
-    # Roles (keys of Lab.identity) that the change removes on purpose.
+    # Roles (keys of Lab.identity) that the change removes or replaces on purpose.
     removes: tuple[str, ...] = ()
+    # Resources (names) that the preview may replace: the servers, which a replacement costs nothing that lasts.
+    may_replace: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.name
@@ -260,6 +296,20 @@ def _workers_are(*names: str) -> Callable[[Inventory], None]:
     return check
 
 
+def _metadata_is(key: str, value: str) -> Callable[[Inventory], None]:
+    def check(found: Inventory) -> None:
+        assert {name: server.metadata.get(key) for name, server in found.servers.items()} == {
+            name: value for name in found.servers}
+    return check
+
+
+def _boot_volumes_are(size: int) -> Callable[[Inventory], None]:
+    def check(found: Inventory) -> None:
+        assert {name: _boot_volume(found, server).size for name, server in found.servers.items()} == {
+            name: size for name in found.servers}
+    return check
+
+
 def _shared_data_size(size: int) -> Callable[[Inventory], None]:
     def check(found: Inventory) -> None:
         assert _shared_data_volume(found).size == size
@@ -274,11 +324,18 @@ EVERYDAY_CHANGES = [
     Change("grow the shared data", {"sharedData.sizeGb": SHARED_DATA_GB + 1}, _shared_data_size(SHARED_DATA_GB + 1)),
     Change("remove a worker", {"cluster.workerCount": 1}, _workers_are(f"{HUB}-worker-1"),
            removes=(f"server {HUB}-worker-2",)),
-]
-# Everyday changes that still replace servers today: their user data holds what they change (issue 10).
-REPLACING_CHANGES = [
+    # Server metadata, which each server's sync timer brings onto it: changed in place.
     Change("add an admin's SSH key", {"cluster.sshPublicKeys": [ADMIN_KEY]},
-           lambda found: None),
+           _metadata_is("hubstack-ssh-keys-00", ADMIN_KEY)),
+    Change("bump k3s", {"cluster.k3sVersion": NEXT_K3S_VERSION},
+           _metadata_is("hubstack-k3s-version", NEXT_K3S_VERSION)),
+]
+# A change that replaces every server (a boot volume's size, like an image, is fixed at boot): the control plane
+# comes back with the same state volume, port and address, and the data volume is attached to it again.
+SERVERS = ("control plane server", "control plane boot volume", f"server {HUB}-worker-1")
+REPLACING_CHANGES = [
+    Change("grow the root disks", {"cluster.rootDiskGb": 11}, _boot_volumes_are(11), removes=SERVERS,
+           may_replace=("hub-cluster-control-plane", "hub-cluster-worker-1", "hub-cluster-shared-data-attachment")),
 ]
 
 
@@ -286,13 +343,15 @@ def _day_two(lab: Lab, change: Change) -> None:
     lab.change(change.config)
     ops = lab.preview_ops(change.name)
     replaced = sorted(urn.rsplit("::", 1)[1] for urn, op in ops.items() if op in REPLACING)
+    replaced = [name for name in replaced if name not in change.may_replace]
     lab.up(change.name)
     found = lab.now()
     change.check(found)
-    # The data first: the same volume, whole, attached to whichever server is the control plane now.
-    volume = _shared_data_volume(found)
-    assert volume.id == lab.shared_data_volume_id
-    assert [attachment["server_id"] for attachment in volume.attachments] == [found.servers[HUB].id]
+    # The data first: the same volumes, whole, attached to whichever server is the control plane now.
+    for volume, volume_id in ((_shared_data_volume(found), lab.shared_data_volume_id),
+                              (_state_volume(found), lab.state_volume_id)):
+        assert volume.id == volume_id
+        assert _attached_to(volume) == [found.servers[HUB].id]
     kept = {role: found_id for role, found_id in lab.identity.items() if role not in change.removes}
     lab.remember(found)
     lost = {role: (before, lab.identity.get(role)) for role, before in kept.items() if lab.identity.get(role) != before}
@@ -306,9 +365,7 @@ def test_everyday_change_keeps_every_identity_and_the_data(lab: Lab, change: Cha
 
 
 @pytest.mark.parametrize("change", REPLACING_CHANGES, ids=str)
-@pytest.mark.xfail(strict=True, raises=IdentityLost,
-                   reason="issue 10: the control plane's user data holds the SSH keys, so the server is replaced")
-def test_everyday_change_that_replaces_servers_today_still_keeps_the_data(lab: Lab, change: Change):
+def test_change_that_replaces_the_servers_keeps_the_cluster_and_the_data(lab: Lab, change: Change):
     _day_two(lab, change)
 
 
@@ -319,9 +376,10 @@ def test_renaming_the_hub_renames_it_and_keeps_the_data(lab: Lab):
         lab.change({"name": name, "fqdn": f"{name}.hubstack.test"})
         lab.up(f"hub renamed to {name}")
         found = lab.now()
-        (volume,) = [volume for volume in found.volumes if not volume.is_bootable]
-        assert (volume.id, volume.name, volume.status) == (lab.shared_data_volume_id, f"{name}-shared-data", "in-use")
-        assert [attachment["server_id"] for attachment in volume.attachments] == [found.servers[name].id]
+        for volume, volume_id in ((_shared_data_volume(found, name), lab.shared_data_volume_id),
+                                  (_state_volume(found, name), lab.state_volume_id)):
+            assert (volume.id, volume.status) == (volume_id, "in-use")
+            assert _attached_to(volume) == [found.servers[name].id]
         assert set(found.servers) == {name, f"{name}-worker-1"}
         assert sorted(found.security_groups) == sorted(["default", *(f"{name}-{role}" for role in
                                                                      ("admin", "cluster", "web"))])
@@ -331,34 +389,42 @@ def test_renaming_the_hub_renames_it_and_keeps_the_data(lab: Lab):
 # ------------------------------------------------------------------------------------------------- teardown
 
 
-def test_teardown_keeps_the_shared_data_volume(lab: Lab):
+def test_teardown_keeps_the_shared_data_and_the_cluster_state(lab: Lab):
     lab.destroy("the teardown that keeps the data", "--exclude-protected")
     found = lab.now()
     volume = _shared_data_volume(found)
-    assert found.everything() == {"volumes": [f"{HUB}-shared-data {lab.shared_data_volume_id}"]}
+    assert found.everything() == {"volumes": sorted([f"{HUB}-shared-data {lab.shared_data_volume_id}",
+                                                     f"{HUB}-k3s-state {lab.state_volume_id}"])}
     assert (volume.status, volume.size) == ("available", SHARED_DATA_GB + 1)
-    # The stack still holds it, protected, for the next `pulumi up`.
-    (kept,) = [resource for resource in lab.workspace.deployment()["deployment"]["resources"]
-               if resource.get("id") == volume.id]
-    assert kept["protect"] is True
+    assert _state_volume(found).status == "available"
+    # The stack still holds them, protected, for the next `pulumi up`, with the rest of the cluster's identity.
+    resources = lab.workspace.deployment()["deployment"]["resources"]
+    for volume_id in (lab.shared_data_volume_id, lab.state_volume_id):
+        (kept,) = [resource for resource in resources if resource.get("id") == volume_id]
+        assert kept["protect"] is True
+    identity = [resource["urn"].rsplit("::", 1)[1] for resource in resources
+                if resource.get("parent", "").endswith("::hub-cluster-identity")]
+    assert len(identity) == 14 and all(name.startswith("hub-cluster-identity-") for name in identity)
 
 
 def test_rebuild_attaches_the_same_volume(lab: Lab):
     lab.up("the rebuild after the teardown")
     found = lab.now()
     assert lab.workspace.outputs()["sharedDataVolumeId"] == lab.shared_data_volume_id
-    volume = _shared_data_volume(found)
-    assert (volume.id, volume.status) == (lab.shared_data_volume_id, "in-use")
-    assert [attachment["server_id"] for attachment in volume.attachments] == [found.servers[HUB].id]
+    for volume, volume_id in ((_shared_data_volume(found), lab.shared_data_volume_id),
+                              (_state_volume(found), lab.state_volume_id)):
+        assert (volume.id, volume.status) == (volume_id, "in-use")
+        assert _attached_to(volume) == [found.servers[HUB].id]
     assert set(found.servers) == {HUB, f"{HUB}-worker-1"}
-    assert len([volume for volume in found.volumes if volume.name == f"{HUB}-shared-data"]) == 1
 
 
 def test_full_teardown_leaves_nothing_of_the_hub(lab: Lab):
-    # The README's full teardown: Pulumi deletes everything but the data; the data goes by hand, on purpose.
+    # The README's full teardown: Pulumi deletes everything but the data and the cluster's state; those go by hand,
+    # on purpose.
     lab.destroy("everything but the data", "--exclude-protected")
-    with lab.stopwatch("delete the shared data volume (Cinder API), pulumi stack rm --force"):
+    with lab.stopwatch("delete the two volumes (Cinder API), pulumi stack rm --force"):
         lab.api.block_storage.delete_volume(lab.shared_data_volume_id)
+        lab.api.block_storage.delete_volume(lab.state_volume_id)
         lab.workspace.pulumi("stack", "rm", "--force", "--yes", "--non-interactive", lab.workspace.stack)
     left = settled(lambda: inventory(lab.api).everything(), lambda left: not left, "an empty project")
     assert left == {}
