@@ -91,12 +91,12 @@ class Cluster(pulumi.ComponentResource):
                 nfs=values[2],
             )
         )
-        # The port keeps the fixed address, and the state volume can be attached to one server only: the old server
-        # must release both before a new one can take them.
+        # The port keeps the fixed address, and a volume can be attached to one server only: the old server must
+        # release them before a new one can take them.
         control_plane = self._server(
             "control-plane", config.name, config.cluster.control_plane_flavor, control_plane_port,
             control_plane_user_data, pulumi.ResourceOptions(delete_before_replace=True),
-            state_volume_id=identity.state_volume_id,
+            volume_ids=[identity.state_volume_id, *([args.shared_data_volume_id] if nfs_on_control_plane else [])],
         )
         association = openstack.networking.FloatingIpAssociate(
             f"{name}-floating-ip-association", floating_ip=self.floating_ip, port_id=control_plane_port.id, opts=child
@@ -118,25 +118,19 @@ class Cluster(pulumi.ComponentResource):
             )
         )
         worker_ports = []
-        for index in range(1, config.cluster.worker_count + 1):
+        for index, server_name in enumerate(cloud_init.worker_names(config), start=1):
             port = self._port(f"worker-{index}", [args.cluster_security_group_id])
-            self._server(f"worker-{index}", f"{config.name}-worker-{index}", config.cluster.worker_flavor, port,
-                         worker_user_data)
+            self._server(f"worker-{index}", server_name, config.cluster.worker_flavor, port, worker_user_data)
             worker_ports.append(port)
 
         self.nfs_server_address = None
         if nfs is not None:
             if nfs_on_control_plane:
-                nfs_server, address = control_plane, config.cloud.control_plane_address
+                address = config.cloud.control_plane_address
             else:
-                nfs_server, address = self._dedicated_nfs_server(nfs), config.cloud.nfs_server_address
+                self._dedicated_nfs_server(nfs, control_plane)
+                address = config.cloud.nfs_server_address
             self.nfs_server_address = pulumi.Output.from_input(address)
-            openstack.compute.VolumeAttach(
-                f"{name}-shared-data-attachment",
-                instance_id=nfs_server.id,
-                volume_id=args.shared_data_volume_id,
-                opts=child,
-            )
 
         self.kubeconfig = self.api_ready = None
         if config.kubernetes_layer:
@@ -224,14 +218,19 @@ class Cluster(pulumi.ComponentResource):
             lambda volume_id: cloud_init.NfsServe(volume_id=volume_id, client_cidr=cidr)
         )
 
-    def _dedicated_nfs_server(self, nfs: pulumi.Output[cloud_init.NfsServe]) -> openstack.compute.Instance:
+    def _dedicated_nfs_server(
+        self, nfs: pulumi.Output[cloud_init.NfsServe], control_plane: openstack.compute.Instance
+    ) -> openstack.compute.Instance:
         config = self._args.config
         assert config.shared_data and config.shared_data.server_flavor  # the model requires it for "dedicated"
         port = self._port("nfs-server", [self._args.cluster_security_group_id], config.cloud.nfs_server_address)
         user_data = nfs.apply(lambda serve: cloud_init.nfs_server_user_data(config, nfs=serve))
+        # After the control plane: when the share moves here from the control plane, the old control plane goes
+        # first (delete before replace) and lets go of the volume.
         return self._server(
             "nfs-server", f"{config.name}-nfs", config.shared_data.server_flavor, port, user_data,
-            pulumi.ResourceOptions(delete_before_replace=True),
+            pulumi.ResourceOptions(delete_before_replace=True, depends_on=[control_plane]),
+            volume_ids=[self._args.shared_data_volume_id],
         )
 
     def _port(
@@ -254,7 +253,7 @@ class Cluster(pulumi.ComponentResource):
         port: openstack.networking.Port,
         user_data: pulumi.Input[str],
         opts: Optional[pulumi.ResourceOptions] = None,
-        state_volume_id: Optional[pulumi.Input[str]] = None,
+        volume_ids: Sequence[pulumi.Input[str]] = (),
     ) -> openstack.compute.Instance:
         config = self._args.config
         # Boot from a volume of the configured size; it is the server's own disk and goes with it.
@@ -266,15 +265,15 @@ class Cluster(pulumi.ComponentResource):
             boot_index=0,
             delete_on_termination=True,
         )]
-        if state_volume_id is not None:
-            # Attached before the server boots and detached only once it is gone: never under a mounted datastore.
-            block_devices.append(openstack.compute.InstanceBlockDeviceArgs(
-                source_type="volume",
-                uuid=state_volume_id,
-                destination_type="volume",
-                boot_index=-1,
-                delete_on_termination=False,
-            ))
+        # The state and shared data volumes: attached before the server boots, and detached by Nova only once the
+        # server has shut down (stop_before_destroy) and gone, never under a mounted filesystem or a live export.
+        block_devices += [openstack.compute.InstanceBlockDeviceArgs(
+            source_type="volume",
+            uuid=volume_id,
+            destination_type="volume",
+            boot_index=-1,
+            delete_on_termination=False,
+        ) for volume_id in volume_ids]
         return openstack.compute.Instance(
             f"{self._name}-{role}",
             name=server_name,

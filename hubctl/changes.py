@@ -53,9 +53,10 @@ HOLDS_BY_ROLE = {
 # Replacements that cost neither data nor identity, and what carries the state over: (type, role) -> words.
 CARRIED_OVER = {
     ("openstack:compute/instance:Instance", "-control-plane"):
-        "a new control plane boots with the state volume and resumes the cluster (same CAs, datastore, objects)",
+        "the old one shuts down and lets go of its volumes; the new one boots with them and resumes the cluster "
+        "(same CAs, datastore, objects)",
     ("openstack:compute/instance:Instance", "-nfs-server"):
-        "a new NFS server boots and the shared data volume is attached to it again",
+        "the old one shuts down and lets go of the shared data volume; the new one boots with it",
 }
 # A Kubernetes object's update is decided, in the end, by the API server (immutable fields), which no preview here
 # can ask: the table says so rather than guess.
@@ -69,7 +70,8 @@ DISRUPTIVE_UPDATES = {
     ("openstack:compute/instance:Instance", "imageName"): "rebuild: the root disk is wiped",
     ("openstack:compute/instance:Instance", "metadata"):
         "metadata: the server's sync timer applies keys and k3s version within minutes (k3s: control plane first)",
-    ("openstack:blockstorage/volume:Volume", "size"): "extend: the filesystem is not grown by it",
+    ("openstack:blockstorage/volume:Volume", "size"):
+        "extend, online: the serving server's sync timer grows the filesystem within minutes",
     ("kubernetes:helm.sh/v3:Release", "values"): "helm upgrade: pods whose spec changes restart",
     ("kubernetes:helm.sh/v3:Release", "version"): "helm upgrade: pods whose spec changes restart",
     ("kubernetes:helm.sh/v3:Release", "chart"): "helm upgrade: pods whose spec changes restart",

@@ -42,6 +42,7 @@ K3S_DATA_DIR = "/var/lib/rancher/k3s"
 K3S_NODE_DIR = "/etc/rancher/node"
 INSTALL_K3S = "/usr/local/sbin/hubstack-install-k3s"
 MOUNT_VOLUME = "/usr/local/sbin/hubstack-mount-volume"
+GROW_FILESYSTEM = "/usr/local/sbin/hubstack-grow-filesystem"
 PREPARE_NFS_VOLUME = "/usr/local/sbin/hubstack-prepare-nfs-volume"
 PREPARE_K3S_STATE = "/usr/local/sbin/hubstack-prepare-k3s-state"
 # The CA files from the user data wait here (tmpfs, root only) until prepare-k3s-state puts them on the volume.
@@ -81,6 +82,9 @@ SYNC_INTERVAL = "2min"
 # Server metadata that sync-node.sh reads: Pulumi changes it in place (user data would replace the server).
 K3S_VERSION_METADATA = "hubstack-k3s-version"
 SSH_KEYS_METADATA = "hubstack-ssh-keys-"  # + two digits: the keys' text in pieces, in order
+# On the control plane: the workers' server names, space-separated, in pieces like the keys (the config requires
+# one worker at least).
+WORKERS_METADATA = "hubstack-workers-"
 METADATA_VALUE_MAX = 255  # Nova's limit for one metadata value
 
 # Image garbage collection before disk pressure (the seeds' evicted-pods story): single-user images of ~10 GB on
@@ -148,7 +152,7 @@ def control_plane_user_data(
         _k3s_config_file(k3s_config),
         *_k3s_state_files(state),
         *_k3s_files(K3S_SERVER_SERVICE, f"{K3S_DATA_DIR}/server/tls"),
-        *_sync_files("server", config),
+        *_sync_files("server", config, grow=nfs is not None),
     ]
     commands = [
         shlex.join([PREPARE_K3S_STATE, _volume_id(state.state_volume_id), K3S_CA_STAGING_DIR]),
@@ -180,8 +184,8 @@ def worker_user_data(config: HubConfig, *, agent_token: str, control_plane_addre
 
 def nfs_server_user_data(config: HubConfig, *, nfs: NfsServe) -> str:
     """The dedicated NFS server: no k3s, only the data volume and its export."""
-    files = [_script_file("mount-volume.sh", MOUNT_VOLUME), _script_file("prepare-nfs-volume.sh", PREPARE_NFS_VOLUME),
-             *_sync_files("none", config)]
+    files = [*_volume_scripts(), _script_file("prepare-nfs-volume.sh", PREPARE_NFS_VOLUME),
+             *_sync_files("none", config, grow=True)]
     commands = [*_sync_commands("none", config), _prepare_nfs_command(nfs)]
     return _document(packages=_packages(k3s=False, nfs_server=True), files=files, commands=commands)
 
@@ -192,17 +196,29 @@ def server_metadata(config: HubConfig, role: str) -> dict[str, str]:
     metadata = {"hubstack-hub": config.name, "hubstack-role": role}
     if role != "nfs-server":
         metadata[K3S_VERSION_METADATA] = config.cluster.k3s_version
+    if role == "control-plane":
+        # Which k3s nodes should be there: the control plane deletes the Node objects of workers that went.
+        metadata.update(_pieces(WORKERS_METADATA, " ".join(worker_names(config))))
     metadata.update(ssh_keys_metadata(config.cluster.ssh_public_keys))
     return metadata
 
 
+def worker_names(config: HubConfig) -> list[str]:
+    """The workers' server names, which are their hostnames."""
+    return [f"{config.name}-worker-{index}" for index in range(1, config.cluster.worker_count + 1)]
+
+
 def ssh_keys_metadata(keys: list[str]) -> dict[str, str]:
     text = "\n".join(keys)
-    pieces = [text[start:start + METADATA_VALUE_MAX] for start in range(0, len(text), METADATA_VALUE_MAX)]
     if len(text) > SSH_KEYS_MAX_CHARACTERS:  # the config refuses it first (cluster.sshPublicKeys)
         raise ValueError(f"the SSH keys take {len(text)} characters; server metadata holds at most "
                          f"{SSH_KEYS_MAX_CHARACTERS}")
-    return {f"{SSH_KEYS_METADATA}{index:02d}": piece for index, piece in enumerate(pieces)}
+    return _pieces(SSH_KEYS_METADATA, text)
+
+
+def _pieces(prefix: str, text: str) -> dict[str, str]:
+    pieces = [text[start:start + METADATA_VALUE_MAX] for start in range(0, len(text), METADATA_VALUE_MAX)]
+    return {f"{prefix}{index:02d}": piece for index, piece in enumerate(pieces)}
 
 
 def wait_for_cluster_command() -> str:
@@ -268,7 +284,7 @@ def _k3s_state_files(state: ClusterState) -> list[dict[str, Any]]:
         f"RequiresMountsFor={K3S_DATA_DIR}/server {K3S_NODE_DIR}\n"
     )
     return [
-        _script_file("mount-volume.sh", MOUNT_VOLUME),
+        *_volume_scripts(),
         _script_file("prepare-k3s-state.sh", PREPARE_K3S_STATE),
         _file(f"/etc/systemd/system/{K3S_SERVER_SERVICE}.d/hubstack-state.conf", drop_in, "0644"),
         *(
@@ -337,14 +353,22 @@ def _k3s_commands(role: str, config: HubConfig) -> list[str]:
     ]
 
 
-def _sync_files(role: str, config: HubConfig) -> list[dict[str, Any]]:
+def _volume_scripts() -> list[dict[str, Any]]:
+    return [_script_file("mount-volume.sh", MOUNT_VOLUME), _script_file("grow-filesystem.sh", GROW_FILESYSTEM)]
+
+
+def _sync_files(role: str, config: HubConfig, *, grow: bool = False) -> list[dict[str, Any]]:
+    # grow: this server holds the shared data, whose volume an admin may extend; "-": a failed grow does not stop
+    # the sync after it.
+    grow_line = f"ExecStart=-{GROW_FILESYSTEM} {NFS_EXPORT_PATH}\n" if grow else ""
     unit = (
         "[Unit]\n"
-        "Description=Bring this server to its Nova metadata: admins' SSH keys, k3s version\n"
+        "Description=Bring this server to its Nova metadata (admins' SSH keys, k3s version) and its volumes' size\n"
         "After=network-online.target cloud-final.service\n"
         "\n"
         "[Service]\n"
         "Type=oneshot\n"
+        f"{grow_line}"
         f"ExecStart={shlex.join([SYNC_NODE, role, config.cloud.image_user])}\n"
     )
     timer = (

@@ -190,7 +190,7 @@ def test_runcmd_and_embedded_scripts_pass_shellcheck(name: str, tmp_path: Path):
 
 def test_script_files_pass_shellcheck(tmp_path: Path):
     scripts = sorted(SCRIPTS.glob("*.sh"))
-    assert len(scripts) == 7
+    assert len(scripts) == 8
     for script in scripts:
         _shellcheck(script.read_text(), tmp_path, script.name)
 
@@ -334,7 +334,11 @@ def test_nfs_server_parts(name: str):
         assert not [path for path in _files(name) if "k3s" in path]
         assert SERVER_TOKEN not in RENDERED[name] and AGENT_TOKEN not in RENDERED[name]
     assert f"HUBSTACK_NFS_EXPORT_PATH:-{NFS_EXPORT_PATH}}}" in script["content"]
-    assert _files(name)["/usr/local/sbin/hubstack-mount-volume"]["content"] == (SCRIPTS / "mount-volume.sh").read_text()
+    for script in ("mount-volume", "grow-filesystem"):
+        assert _files(name)[f"/usr/local/sbin/hubstack-{script}"]["content"] == (SCRIPTS / f"{script}.sh").read_text()
+    # The server that holds the shared data grows its filesystem when the volume was extended, every sync.
+    unit = _files(name)["/etc/systemd/system/hubstack-sync-node.service"]["content"]
+    assert f"ExecStart=-/usr/local/sbin/hubstack-grow-filesystem {NFS_EXPORT_PATH}\n" in unit
 
 
 @pytest.mark.parametrize("name", sorted(RENDERED))
@@ -363,6 +367,9 @@ def test_server_metadata_carries_the_version_and_the_keys(role: str):
     assert metadata.get("hubstack-k3s-version") == (None if role == "nfs-server" else config.cluster.k3s_version)
     pieces = sorted(key for key in metadata if key.startswith("hubstack-ssh-keys-"))
     assert pieces and all(len(metadata[key]) <= 255 for key in metadata)
+    workers = "".join(value for key, value in sorted(metadata.items()) if key.startswith("hubstack-workers-"))
+    assert workers == (" ".join(cloud_init.worker_names(config)) if role == "control-plane" else "")
+
     assert "".join(metadata[key] for key in pieces).split("\n") == config.cluster.ssh_public_keys
 
 
@@ -456,6 +463,7 @@ class NfsHost:
             self.bin_dir,
             HUBSTACK_VOLUME_DEVICE=self.device,
             HUBSTACK_MOUNT_VOLUME=str(SCRIPTS / "mount-volume.sh"),
+            HUBSTACK_GROW_FILESYSTEM=str(SCRIPTS / "grow-filesystem.sh"),
             HUBSTACK_NFS_EXPORT_PATH=str(self.export_path),
             HUBSTACK_FSTAB=str(self.fstab),
             HUBSTACK_EXPORTS_FILE=str(self.exports),
@@ -533,6 +541,56 @@ def test_nfs_script_formats_blank_volume_once_and_keeps_data_on_second_run(tmp_p
     assert "creating" not in third.stdout and "mounted" in third.stdout
     assert (host.export_path / "data" / "precious.nc").read_text() == "user data\n"
     assert uuid in _probe(host.device)
+
+
+def _grow(image: Path, device: str, size_mb: int) -> None:
+    with image.open("r+b") as handle:
+        handle.truncate(size_mb * 1024 * 1024)
+    subprocess.run([_tool("losetup"), "--set-capacity", device], check=True)
+
+
+def _filesystem_mb(device: str) -> int:
+    header = subprocess.run([_tool("dumpe2fs"), "-h", device], capture_output=True, text=True, check=True).stdout
+    fields = dict(line.split(":", 1) for line in header.splitlines() if ":" in line)
+    return int(fields["Block count"]) * int(fields["Block size"]) // (1024 * 1024)
+
+
+def test_an_extended_volume_gets_its_room_when_it_is_mounted_again(tmp_path: Path, nfs_host):
+    """Grown while detached or its server was off: the next mount grows the filesystem first (offline, after a
+    forced check), with the data in it whole. Not grown again on the run after."""
+    image = _image(tmp_path)
+    host = nfs_host(image)
+    assert host.run().returncode == 0
+    (host.export_path / "data" / "precious.nc").write_text("user data\n")
+    assert _filesystem_mb(host.device) == 64
+    host.unmount()
+    _grow(image, host.device, 192)
+    result = host.run()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "growing it" in result.stdout
+    assert _filesystem_mb(host.device) == 192
+    assert (host.export_path / "data" / "precious.nc").read_text() == "user data\n"
+    again = host.run()
+    assert again.returncode == 0 and "growing" not in again.stdout
+
+
+def test_a_mounted_filesystem_is_grown_online_when_its_volume_was_extended(tmp_path: Path, nfs_host):
+    """On a running server the sync timer grows the mounted filesystem. This sandbox lacks CAP_SYS_RESOURCE, which
+    the kernel's online resize needs, so resize2fs is a stub that records its call: the decision (sizes read from
+    the real device and filesystem) and the call are what is tested."""
+    image = _image(tmp_path)
+    host = nfs_host(image)
+    assert host.run().returncode == 0
+    calls = tmp_path / "resize2fs.log"
+    _stub(host.bin_dir / "resize2fs", f'echo "$*" >> "{calls}"')
+    grow = [str(SCRIPTS / "grow-filesystem.sh"), str(host.export_path)]
+    unchanged = subprocess.run(grow, capture_output=True, text=True, env=_env(host.bin_dir), timeout=60)
+    assert unchanged.returncode == 0 and not calls.exists()
+    _grow(image, host.device, 192)
+    grown = subprocess.run(grow, capture_output=True, text=True, env=_env(host.bin_dir), timeout=60)
+    assert grown.returncode == 0, grown.stdout + grown.stderr
+    assert calls.read_text().split() == [host.device]  # online: no e2fsck of a mounted filesystem first
+    assert "is 192 MiB, its filesystem 64 MiB" in grown.stdout
 
 
 def test_nfs_script_never_formats_partitioned_disk(tmp_path: Path, nfs_host):
@@ -624,6 +682,7 @@ class StateHost:
             self.bin_dir,
             HUBSTACK_VOLUME_DEVICE=self.device,
             HUBSTACK_MOUNT_VOLUME=str(SCRIPTS / "mount-volume.sh"),
+            HUBSTACK_GROW_FILESYSTEM=str(SCRIPTS / "grow-filesystem.sh"),
             HUBSTACK_K3S_STATE_PATH=str(self.state),
             HUBSTACK_K3S_SERVER_DIR=str(self.server_dir),
             HUBSTACK_K3S_NODE_DIR=str(self.node_dir),
@@ -865,6 +924,45 @@ def test_an_agent_upgrades_after_the_api_server(tmp_path: Path, metadata_service
     upgraded = node.run()
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
     assert node.install_calls() == ["agent v1.33.6+k3s1"]
+
+
+def _node(name: str, ready: bool, hostname: str = "") -> dict:
+    labels = {"hub.jupyter.org/node-purpose": "user", **({"k3s.io/hostname": hostname} if hostname else {})}
+    return {"metadata": {"name": name, "labels": labels},
+            "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "Unknown"}]}}
+
+
+def test_the_control_plane_deletes_the_nodes_of_workers_that_went(tmp_path: Path, metadata_service):
+    """Listed workers stay, even when down; a replaced worker's old Node (NotReady, a Ready twin of the same
+    hostname) and a removed worker's Node (NotReady, not listed) go."""
+    data = stack_data("prod")
+    set_path(data, "cluster.workerCount", 2)  # down from 3
+    config = parse(data, offline=True, plaintext_secrets=True)
+    workers = cloud_init.worker_names(config)
+    assert workers == [f"{config.name}-worker-1", f"{config.name}-worker-2"]
+    metadata_service.meta = cloud_init.server_metadata(config, "control-plane")
+    nodes = {"items": [
+        _node(f"{workers[0]}-0a1b2c3d", ready=True),
+        _node(f"{workers[0]}-9f8e7d6c", ready=False),  # the worker before its replacement
+        _node(f"{workers[1]}-11111111", ready=False, hostname=workers[1]),  # listed, only down: stays
+        _node(f"{config.name}-worker-3-22222222", ready=False),  # removed
+    ]}
+    node = SyncedNode(tmp_path, metadata_service, "server")
+    (tmp_path / "nodes.json").write_text(json.dumps(nodes))
+    node.k3s.write_text(textwrap.dedent(f"""\
+        #!/bin/sh
+        case "$1 $2" in
+          "--version ") echo "k3s version {config.cluster.k3s_version} (0123abcd)" ;;
+          "kubectl get") cat "{tmp_path}/nodes.json" ;;
+          "kubectl delete") echo "$4" >> "{tmp_path}/deleted" ;;
+          *) exit 9 ;;
+        esac
+        """))
+    node.k3s.chmod(0o755)
+    result = node.run()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "deleted").read_text().split() == [f"{workers[0]}-9f8e7d6c", f"{config.name}-worker-3-22222222"]
+    assert node.install_calls() == []
 
 
 def test_sync_without_the_metadata_service_says_so(tmp_path: Path, metadata_service):

@@ -26,7 +26,6 @@ GROUP = "openstack:networking/secGroup:SecGroup"
 FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
 ASSOCIATION = "openstack:networking/floatingIpAssociate:FloatingIpAssociate"
 VOLUME = "openstack:blockstorage/volume:Volume"
-ATTACHMENT = "openstack:compute/volumeAttach:VolumeAttach"
 RECORD_SET = "openstack:dns/recordSet:RecordSet"
 COMMAND = "command:remote:Command"
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
@@ -109,7 +108,7 @@ def test_resource_graph(name):
         "openstack:compute/keypair:Keypair", PRIVATE_KEY, FLOATING_IP, ASSOCIATION, COMMAND,
         # The admin's client certificate, for the kubeconfig.
         PRIVATE_KEY, "tls:index/certRequest:CertRequest", "tls:index/locallySignedCert:LocallySignedCert",
-    ] + [ATTACHMENT] * (config.shared_data is not None)
+    ]
     assert _child_types(plan, "hubstack:openstack:Cluster") == sorted(expected)
     # Two tokens; five CAs, each with its key; the service-account key; the state volume.
     assert _child_types(plan, IDENTITY) == sorted(
@@ -140,9 +139,12 @@ def test_servers_boot_from_volume_on_the_configured_image_and_flavors(name):
     plan = _plan(name)
     for server_name, server in _servers(plan).items():
         boot, *attached = server.inputs["blockDevices"]
-        # The control plane boots with the cluster's state volume; no other server has a volume at boot.
-        assert attached == ([{"sourceType": "volume", "uuid": resource_id(VOLUME, _state_volume(plan).name), "destinationType": "volume",
-                              "bootIndex": -1, "deleteOnTermination": False}] if server_name == config.name else [])
+        # The control plane boots with the cluster's state volume (first), the NFS server with the shared data.
+        state = resource_id(VOLUME, _state_volume(plan).name)
+        shared = [resource_id(VOLUME, _shared_data_volume(plan).name)] if config.shared_data else []
+        on_control_plane = config.shared_data is not None and config.shared_data.server == "control-plane"
+        expected = {config.name: [state, *(shared if on_control_plane else [])], f"{config.name}-nfs": shared}
+        assert [device["uuid"] for device in attached] == expected.get(server_name, []), server_name
         assert server.inputs["stopBeforeDestroy"] is True
         assert boot == {"sourceType": "image", "uuid": config.cloud.image_id, "destinationType": "volume",
                         "volumeSize": config.cluster.root_disk_gb, "bootIndex": 0, "deleteOnTermination": True}
@@ -208,12 +210,14 @@ def test_shared_data_volume_is_protected_and_retained(name):
     assert volume.inputs["size"] == config.shared_data.size_gb
     volume_id = resource_id(VOLUME, volume.name)
     assert plan.outputs["sharedDataVolumeId"] == volume_id
-    # The attachment is the cluster's: tearing the cluster down detaches the volume, never deletes it.
-    (attachment,) = plan.by_type(ATTACHMENT)
-    assert attachment.inputs["volumeId"] == volume_id
-    assert attachment.parent == _component(plan, "hubstack:openstack:Cluster").urn
+    # The serving server boots with it, and Nova detaches it (never deletes it) once that server has shut down.
     serving = config.name if config.shared_data.server == "control-plane" else f"{config.name}-nfs"
-    assert attachment.inputs["instanceId"] == f"{_servers(plan)[serving].name}-id"
+    for server_name, server in _servers(plan).items():
+        attached = [device for device in server.inputs["blockDevices"] if device.get("uuid") == volume_id]
+        assert attached == ([{"sourceType": "volume", "uuid": volume_id, "destinationType": "volume", "bootIndex": -1,
+                              "deleteOnTermination": False}] if server_name == serving else []), server_name
+    if serving != config.name:  # moved here from the control plane: after the old control plane let go of it
+        assert _servers(plan)[config.name].urn in _servers(plan)[serving].dependencies
     # Nothing else that holds data is deleted with the stack, and of the cluster only its identity is protected.
     identity = _component(plan, IDENTITY).urn
     assert {resource.name for resource in plan.resources if resource.protect} == {volume.name} | {
@@ -271,12 +275,11 @@ def test_workers_do_not_wait_for_the_control_plane(name):
     control_plane_port = _port_of(plan, control_plane)
     assert control_plane_port.inputs["fixedIps"][0]["ipAddress"] == config.cloud.control_plane_address
     assert control_plane.delete_before_replace
-    for server_name, server in servers.items():
-        if server_name == config.name:
-            continue
+    workers = [server for server_name, server in servers.items() if "-worker-" in server_name]
+    assert len(workers) == config.cluster.worker_count
+    for server in workers:
         assert control_plane.urn not in server.dependencies and control_plane_port.urn not in server.dependencies
-        if "worker" in server_name:
-            assert f"https://{config.cloud.control_plane_address}:6443" in server.revealed["userData"]
+        assert f"https://{config.cloud.control_plane_address}:6443" in server.revealed["userData"]
 
 
 def test_fixed_addresses_are_outside_the_dhcp_pool():

@@ -7,13 +7,15 @@
 # 1. Waits (bounded) for the volume's device: it may be attached after the server has booted.
 # 2. Creates a filesystem (labelled LABEL) only when the device holds neither a filesystem nor a partition table.
 #    A volume that holds data, and anything this script cannot identify for certain, is never formatted.
-# 3. Mounts it by filesystem UUID through fstab (nofail, plus MOUNT_OPTIONS) at MOUNT_PATH.
+# 3. Mounts it by filesystem UUID through fstab (nofail, plus MOUNT_OPTIONS) at MOUNT_PATH, after growing its
+#    filesystem to the device when the volume was extended (grow-filesystem.sh).
 # Safe to run again, at any time: a second run changes nothing.
 #
 # The tests run it against a loop device; these variables move its paths (defaults: the production paths):
 #   HUBSTACK_VOLUME_DEVICE         the block device, instead of looking it up by the volume ID
 #   HUBSTACK_FSTAB                 /etc/fstab
 #   HUBSTACK_DEVICE_WAIT_SECONDS   how long to wait for the device (900)
+#   HUBSTACK_GROW_FILESYSTEM       grow-filesystem.sh (/usr/local/sbin/hubstack-grow-filesystem)
 set -euo pipefail
 
 readonly NEW_FILESYSTEM=ext4
@@ -33,6 +35,7 @@ label=$3
 extra_options=${4:-}
 fstab=${HUBSTACK_FSTAB:-/etc/fstab}
 wait_seconds=${HUBSTACK_DEVICE_WAIT_SECONDS:-900}
+grow_filesystem=${HUBSTACK_GROW_FILESYSTEM:-/usr/local/sbin/hubstack-grow-filesystem}
 
 [[ $volume_id =~ ^[0-9a-f-]{20,64}$ ]] || fail "volume ID '$volume_id' is not a Cinder volume ID"
 [[ $mount_path == /* ]] || fail "mount path '$mount_path' is not absolute"
@@ -127,6 +130,8 @@ if mountpoint -q "$mount_path"; then
   mounted_uuid=$(blkid -p -s UUID -o value "$source" || true)
   [ "$mounted_uuid" = "$uuid" ] || fail "$mount_path already holds $source (UUID '$mounted_uuid'), not $uuid"
 else
+  # A volume grown while it was detached (or while its server was off) gets the room before it is mounted.
+  "$grow_filesystem" "$device" || log "WARNING: could not grow the filesystem on $device; mounting it as it is"
   mount --fstab "$fstab" "$mount_path"
   log "mounted $device at $mount_path"
 fi

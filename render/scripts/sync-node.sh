@@ -9,7 +9,11 @@
 # running servers without replacing one, and a replaced server comes up with the current ones.
 # 1. SSH keys (hubstack-ssh-keys-00, -01, ...: one text cut in pieces of Nova's 255 characters): written into USER's
 #    authorized_keys between hubstack's markers; the lines around them (the Nova key pair's) stay as they are.
-# 2. k3s (server and agent; hubstack-k3s-version): installed at that version if it is not the one installed. An
+# 2. On the control plane (hubstack-workers-00, ...: the workers' server names): the Node objects of workers that
+#    went are deleted: a worker that is NotReady and either no longer listed or replaced (a Ready node of the same
+#    hostname is there). A stale Node keeps its pods Terminating and their volumes attached, which blocks a user's
+#    next spawn. A listed worker that is only down is left alone.
+# 3. k3s (server and agent; hubstack-k3s-version): installed at that version if it is not the one installed. An
 #    upgrade goes one minor version at a time and never down (k3s's rule); an agent waits until the API server runs
 #    the version (servers before agents).
 #
@@ -60,8 +64,10 @@ meta() {
   python3 -c '
 import json, sys
 meta = json.loads(sys.argv[1]).get("meta", {})
-if sys.argv[2] == "ssh-keys":
-    pieces = sorted(key for key in meta if key.startswith("hubstack-ssh-keys-"))
+if sys.argv[2].endswith("-"):
+    pieces = sorted(key for key in meta if key.startswith(sys.argv[2]))
+    if not pieces:
+        sys.exit(3)
     sys.stdout.write("".join(meta[key] for key in pieces))
 else:
     sys.stdout.write(meta.get(sys.argv[2], ""))
@@ -69,7 +75,7 @@ else:
 }
 
 # ------------------------------------------------------------------------------------------- 1. SSH keys
-keys=$(meta ssh-keys)
+keys=$(meta hubstack-ssh-keys-) || keys=""
 mkdir -p "$(dirname "$authorized_keys")"
 touch "$authorized_keys"
 new_keys=$(mktemp "$authorized_keys.XXXXXX")
@@ -91,7 +97,35 @@ else
   log "admins' SSH keys for $user: $(printf '%s' "$keys" | grep -c . || true)"
 fi
 
-# ------------------------------------------------------------------------------------------------ 2. k3s
+# ---------------------------------------------------------------------------------- 2. nodes of workers that went
+if [ "$role" = server ] && workers=$(meta hubstack-workers-) && [ -x "$k3s" ]; then
+  nodes=$("$k3s" kubectl get nodes -l hub.jupyter.org/node-purpose=user -o json) ||
+    fail "cannot list the cluster's nodes (is k3s running?)"
+  stale=$(python3 -c '
+import json, re, sys
+workers = set(sys.argv[2].split())
+nodes = json.loads(sys.argv[1])["items"]
+
+def hostname(node):
+    labels = node["metadata"].get("labels", {})
+    # with-node-id: the node name is the hostname and an 8-character ID.
+    return labels.get("k3s.io/hostname") or re.sub(r"-[0-9a-f]{8}$", "", node["metadata"]["name"])
+
+def ready(node):
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in node.get("status", {}).get("conditions", []))
+
+ready_hosts = {hostname(node) for node in nodes if ready(node)}
+for node in nodes:
+    if not ready(node) and (hostname(node) not in workers or hostname(node) in ready_hosts):
+        print(node["metadata"]["name"])
+' "$nodes" "$workers")
+  for node in $stale; do
+    log "deleting the Node $node: its worker went (its pods and volumes are released)"
+    "$k3s" kubectl delete node "$node" --wait=false
+  done
+fi
+
+# ------------------------------------------------------------------------------------------------ 3. k3s
 [ "$role" != none ] || exit 0
 wanted=$(meta hubstack-k3s-version)
 [[ $wanted =~ ^v1\.([0-9]+)\.[0-9]+\+k3s[0-9]+$ ]] || fail "hubstack-k3s-version '$wanted' is not a k3s release"

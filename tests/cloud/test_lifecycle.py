@@ -19,7 +19,7 @@ from hubctl.engine import Workspace
 
 from ..conftest import set_path, stack_data
 from .api import Inventory, connect, inventory, purge, settled
-from .conftest import Stopwatch
+from .conftest import Stopwatch, cloud_dir
 
 HUB = "lab-hub"
 ADMIN_CIDR = "203.0.113.0/24"
@@ -76,18 +76,29 @@ class Lab:
     shared_data_volume_id: str = ""
     state_volume_id: str = ""
 
+    def detach_requests(self) -> int:
+        """Requests so far to detach the shared data volume from a running server (Nova's API log): a detach under
+        the mounted, exported filesystem. A server that is deleted has it detached by Nova once it has shut down."""
+        log = (cloud_dir() / "logs" / "nova-api.log").read_text(errors="replace")
+        return sum(1 for line in log.splitlines()
+                   if '"DELETE ' in line and f"/os-volume_attachments/{self.shared_data_volume_id} " in line)
+
     def change(self, changes: dict[str, Any]) -> None:
         for path, value in changes.items():
             set_path(self.hub, path, value)
         self.workspace.set_config(self.hub)
 
     def up(self, step: str) -> None:
+        detaches = self.detach_requests()
         with self.stopwatch(f"pulumi up: {step}"):
             self.workspace.up()
+        assert self.detach_requests() == detaches, f"{step}: the shared data volume was detached from a running server"
 
     def destroy(self, step: str, *extra: str) -> None:
+        detaches = self.detach_requests()
         with self.stopwatch(f"pulumi destroy {' '.join(extra)}: {step}"):
             self.workspace.destroy(*extra)
+        assert self.detach_requests() == detaches, f"{step}: the shared data volume was detached from a running server"
 
     def preview_ops(self, step: str) -> dict[str, str]:
         """URN -> what `pulumi preview` says it will do, for every resource it would touch."""
@@ -290,6 +301,8 @@ def _flavor_is(server: str, flavor: str) -> Callable[[Inventory], None]:
 def _workers_are(*names: str) -> Callable[[Inventory], None]:
     def check(found: Inventory) -> None:
         assert set(found.servers) - {HUB} == set(names)
+        # The control plane knows its workers, to delete the Node objects of those that went.
+        assert found.servers[HUB].metadata["hubstack-workers-00"] == " ".join(sorted(names))
         # A removed worker's port and boot volume go with it.
         assert len(found.ports) == len(found.servers) + 1  # + the router's interface
         assert len([volume for volume in found.volumes if volume.is_bootable]) == len(found.servers)
@@ -335,7 +348,7 @@ EVERYDAY_CHANGES = [
 SERVERS = ("control plane server", "control plane boot volume", f"server {HUB}-worker-1")
 REPLACING_CHANGES = [
     Change("grow the root disks", {"cluster.rootDiskGb": 11}, _boot_volumes_are(11), removes=SERVERS,
-           may_replace=("hub-cluster-control-plane", "hub-cluster-worker-1", "hub-cluster-shared-data-attachment")),
+           may_replace=("hub-cluster-control-plane", "hub-cluster-worker-1")),
 ]
 
 
