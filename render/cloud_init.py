@@ -34,7 +34,6 @@ MAX_USER_DATA_BYTES = 65535
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 K3S_CONFIG_PATH = "/etc/rancher/k3s/config.yaml"
-K3S_KUBECONFIG_PATH = "/etc/rancher/k3s/k3s.yaml"
 K3S_API_PORT = 6443
 K3S_SERVER_SERVICE = "k3s.service"
 K3S_AGENT_SERVICE = "k3s-agent.service"
