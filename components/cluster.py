@@ -92,11 +92,14 @@ class Cluster(pulumi.ComponentResource):
             )
         )
         # The port keeps the fixed address, and a volume can be attached to one server only: the old server must
-        # release them before a new one can take them.
+        # release them before a new one can take them. The shared data volume comes first: Nova reserves a boot's
+        # volumes in order and does not release one when a later one fails, so a shared volume still held by
+        # another server (the share moved back from a dedicated server) fails the boot before the state volume is
+        # left "reserved" (seen on the local cloud).
         control_plane = self._server(
             "control-plane", config.name, config.cluster.control_plane_flavor, control_plane_port,
             control_plane_user_data, pulumi.ResourceOptions(delete_before_replace=True),
-            volume_ids=[identity.state_volume_id, *([args.shared_data_volume_id] if nfs_on_control_plane else [])],
+            volume_ids=[*([args.shared_data_volume_id] if nfs_on_control_plane else []), identity.state_volume_id],
         )
         association = openstack.networking.FloatingIpAssociate(
             f"{name}-floating-ip-association", floating_ip=self.floating_ip, port_id=control_plane_port.id, opts=child

@@ -139,11 +139,12 @@ def test_servers_boot_from_volume_on_the_configured_image_and_flavors(name):
     plan = _plan(name)
     for server_name, server in _servers(plan).items():
         boot, *attached = server.inputs["blockDevices"]
-        # The control plane boots with the cluster's state volume (first), the NFS server with the shared data.
+        # The control plane boots with the cluster's state volume, the server that serves NFS with the shared data.
         state = resource_id(VOLUME, _state_volume(plan).name)
         shared = [resource_id(VOLUME, _shared_data_volume(plan).name)] if config.shared_data else []
         on_control_plane = config.shared_data is not None and config.shared_data.server == "control-plane"
-        expected = {config.name: [state, *(shared if on_control_plane else [])], f"{config.name}-nfs": shared}
+        # The shared data volume first (Nova reserves in order): see components/cluster.py.
+        expected = {config.name: [*(shared if on_control_plane else []), state], f"{config.name}-nfs": shared}
         assert [device["uuid"] for device in attached] == expected.get(server_name, []), server_name
         assert server.inputs["stopBeforeDestroy"] is True
         assert boot == {"sourceType": "image", "uuid": config.cloud.image_id, "destinationType": "volume",

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from config.model import DEFAULT_K3S_VERSION
-from hubctl.engine import Workspace
+from hubctl.engine import PulumiFailed, Workspace
 
 from ..conftest import set_path, stack_data
 from .api import Inventory, connect, inventory, purge, settled
@@ -380,6 +380,33 @@ def test_everyday_change_keeps_every_identity_and_the_data(lab: Lab, change: Cha
 @pytest.mark.parametrize("change", REPLACING_CHANGES, ids=str)
 def test_change_that_replaces_the_servers_keeps_the_cluster_and_the_data(lab: Lab, change: Change):
     _day_two(lab, change)
+
+
+def _shared_data_on(lab: Lab, server: str) -> None:
+    found = lab.now()
+    assert _attached_to(_shared_data_volume(found)) == [found.servers[server].id]
+    assert _attached_to(_state_volume(found)) == [found.servers[HUB].id]
+    assert not [volume.name for volume in found.volumes if volume.status == "reserved"]
+
+
+def test_moving_the_share_to_a_dedicated_server_and_back(lab: Lab):
+    """There: one `pulumi up` (the old control plane lets go of the volume before the NFS server boots with it).
+    Back: Pulumi would delete the removed NFS server only after booting the new control plane, which needs the
+    volume, so that `up` fails (cleanly: no volume left "reserved") until the NFS server is destroyed by target."""
+    lab.change({"sharedData.server": "dedicated", "sharedData.serverFlavor": "local.small"})
+    lab.up("share moved to a dedicated server")
+    _shared_data_on(lab, f"{HUB}-nfs")
+    lab.change({"sharedData.server": "control-plane", "sharedData.serverFlavor": "~"})
+    with pytest.raises(PulumiFailed) as failed:
+        lab.workspace.up()
+    said = failed.value.result.stdout + failed.value.result.stderr
+    assert f"Volume {lab.shared_data_volume_id} status must be available" in said, said[-3000:]
+    nfs_server = (f"urn:pulumi:{lab.workspace.stack}::hubstack::hubstack:index:Hub$hubstack:openstack:Cluster$"
+                  "openstack:compute/instance:Instance::hub-cluster-nfs-server")
+    lab.destroy("the NFS server, by target", "--target", nfs_server)
+    lab.up("share moved back to the control plane")
+    _shared_data_on(lab, HUB)
+    lab.remember(lab.now())
 
 
 def test_renaming_the_hub_renames_it_and_keeps_the_data(lab: Lab):
