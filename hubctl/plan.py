@@ -48,7 +48,6 @@ class PlannedResource:
     protect: bool
     retain_on_delete: bool
     delete_before_replace: bool
-    deleted_with: str  # the URN of the resource whose deletion takes this one along, or ""
     additional_secret_outputs: list[str]
     provider: str
     dependencies: list[str]
@@ -65,7 +64,6 @@ class PlannedResource:
             "protect": self.protect,
             "retainOnDelete": self.retain_on_delete,
             "deleteBeforeReplace": self.delete_before_replace,
-            "deletedWith": self.deleted_with,
             "additionalSecretOutputs": self.additional_secret_outputs,
             "provider": self.provider,
             "dependencies": self.dependencies,
@@ -151,7 +149,6 @@ class _RecordingMonitor(MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
-                deleted_with=request.deletedWith,
                 additional_secret_outputs=sorted(request.additionalSecretOutputs),
                 provider=request.provider.rsplit("::", 1)[0],  # "<urn>::<id>" -> the provider's URN
                 dependencies=sorted(set(request.dependencies)),
@@ -226,7 +223,6 @@ def render_tree(plan: Plan) -> str:
             ("protect", resource.protect),
             ("retain", resource.retain_on_delete),
             ("delete before replace", resource.delete_before_replace),
-            (f"deleted with {resource.deleted_with.rsplit('::', 1)[-1]}", bool(resource.deleted_with)),
         ) if on]
         return f"  [{', '.join(marks)}]" if marks else ""
 

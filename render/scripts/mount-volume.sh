@@ -3,12 +3,15 @@
 # render/cloud_init.py; run by prepare-nfs-volume.sh and prepare-k3s-state.sh).
 #
 #   mount-volume.sh VOLUME_ID MOUNT_PATH LABEL [MOUNT_OPTIONS]
+#   mount-volume.sh --bind SOURCE TARGET
 #
 # 1. Waits (bounded) for the volume's device: it may be attached after the server has booted.
 # 2. Creates a filesystem (labelled LABEL) only when the device holds neither a filesystem nor a partition table.
 #    A volume that holds data, and anything this script cannot identify for certain, is never formatted.
 # 3. Mounts it by filesystem UUID through fstab (nofail, plus MOUNT_OPTIONS) at MOUNT_PATH, after growing its
 #    filesystem to the device when the volume was extended (grow-filesystem.sh).
+# --bind: SOURCE, a directory on a mounted volume, bind-mounted at TARGET through fstab (nofail, and only once the
+# volume's own mount is there: x-systemd.requires-mounts-for).
 # Safe to run again, at any time: a second run changes nothing.
 #
 # The tests run it against a loop device; these variables move its paths (defaults: the production paths):
@@ -28,12 +31,47 @@ fail() {
   exit 1
 }
 
+fstab=${HUBSTACK_FSTAB:-/etc/fstab}
+
+# fstab gets `entry` for `path`; another line for that path (a volume mounted there before, a restored one that
+# replaces it) goes.
+fstab_entry() {
+  local path=$1 entry=$2 new_fstab
+  touch "$fstab"
+  grep -qxF "$entry" "$fstab" && return 0
+  new_fstab=$(mktemp "$fstab.XXXXXX")
+  awk -v path="$path" '$1 ~ /^#/ || $2 != path' "$fstab" >"$new_fstab"
+  echo "$entry" >>"$new_fstab"
+  chmod 0644 "$new_fstab"
+  mv "$new_fstab" "$fstab"
+  systemctl daemon-reload
+  log "fstab: $entry"
+}
+
+if [ "${1:-}" = --bind ]; then
+  [ "$#" -eq 3 ] || fail "usage: $0 --bind SOURCE TARGET"
+  source=$2
+  target=$3
+  [[ $source == /* && $target == /* ]] || fail "bind mount paths '$source' and '$target' must be absolute"
+  volume_mount=$(findmnt -n -o TARGET -T "$source")
+  fstab_entry "$target" "$source $target none bind,nofail,x-systemd.requires-mounts-for=$volume_mount 0 0"
+  mkdir -p "$target"
+  if mountpoint -q "$target"; then
+    # A bind mount of the source is the same directory: the same device and inode.
+    [ "$(stat -c %d:%i "$target")" = "$(stat -c %d:%i "$source")" ] ||
+      fail "$target is already a mount point, not of $source"
+  else
+    mount --fstab "$fstab" "$target"
+    log "mounted $source at $target"
+  fi
+  exit 0
+fi
+
 [ "$#" -eq 3 ] || [ "$#" -eq 4 ] || fail "usage: $0 VOLUME_ID MOUNT_PATH LABEL [MOUNT_OPTIONS]"
 volume_id=$1
 mount_path=$2
 label=$3
 extra_options=${4:-}
-fstab=${HUBSTACK_FSTAB:-/etc/fstab}
 wait_seconds=${HUBSTACK_DEVICE_WAIT_SECONDS:-900}
 grow_filesystem=${HUBSTACK_GROW_FILESYSTEM:-/usr/local/sbin/hubstack-grow-filesystem}
 
@@ -111,18 +149,7 @@ log "$device holds a $filesystem filesystem, UUID $uuid"
 # ------------------------------------------------------------------------------- 3. mounted by UUID through fstab
 # nofail: a missing volume does not stop the boot (the services that need it say so: RequiresMountsFor, or the
 # NFS export option mp).
-entry="UUID=$uuid $mount_path $filesystem defaults,nofail${extra_options:+,$extra_options} 0 2"
-touch "$fstab"
-if ! grep -qxF "$entry" "$fstab"; then
-  # Another volume mounted here before (a restored one replaces it): its line goes, ours comes in.
-  new_fstab=$(mktemp "$fstab.XXXXXX")
-  awk -v path="$mount_path" '$1 ~ /^#/ || $2 != path' "$fstab" >"$new_fstab"
-  echo "$entry" >>"$new_fstab"
-  chmod 0644 "$new_fstab"
-  mv "$new_fstab" "$fstab"
-  systemctl daemon-reload
-  log "fstab: $entry"
-fi
+fstab_entry "$mount_path" "UUID=$uuid $mount_path $filesystem defaults,nofail${extra_options:+,$extra_options} 0 2"
 
 mkdir -p "$mount_path"
 if mountpoint -q "$mount_path"; then

@@ -36,7 +36,6 @@ mount_volume=${HUBSTACK_MOUNT_VOLUME:-/usr/local/sbin/hubstack-mount-volume}
 state=${HUBSTACK_K3S_STATE_PATH:-/var/lib/hubstack/k3s-state}
 server_dir=${HUBSTACK_K3S_SERVER_DIR:-/var/lib/rancher/k3s/server}
 node_dir=${HUBSTACK_K3S_NODE_DIR:-/etc/rancher/node}
-fstab=${HUBSTACK_FSTAB:-/etc/fstab}
 
 # ------------------------------------------------------------------------------------------ 1. the volume
 "$mount_volume" "$volume_id" "$state" hubstack-k3s
@@ -61,30 +60,8 @@ fi
 install -d -m 0700 "$state/server" "$state/node"
 
 # ------------------------------------------------------------------------- 3. bind-mounted where k3s looks
-bind() {
-  local source=$1 target=$2 entry new_fstab
-  entry="$source $target none bind,nofail,x-systemd.requires-mounts-for=$state 0 0"
-  if ! grep -qxF "$entry" "$fstab"; then
-    new_fstab=$(mktemp "$fstab.XXXXXX")
-    awk -v path="$target" '$1 ~ /^#/ || $2 != path' "$fstab" >"$new_fstab"
-    echo "$entry" >>"$new_fstab"
-    chmod 0644 "$new_fstab"
-    mv "$new_fstab" "$fstab"
-    systemctl daemon-reload
-    log "fstab: $entry"
-  fi
-  mkdir -p "$target"
-  if mountpoint -q "$target"; then
-    # A bind mount of the source is the same directory: the same device and inode.
-    [ "$(stat -c %d:%i "$target")" = "$(stat -c %d:%i "$source")" ] ||
-      fail "$target is already a mount point, not of $source"
-  else
-    mount --fstab "$fstab" "$target"
-    log "mounted $source at $target"
-  fi
-}
-bind "$state/server" "$server_dir"
-bind "$state/node" "$node_dir"
+"$mount_volume" --bind "$state/server" "$server_dir"
+"$mount_volume" --bind "$state/node" "$node_dir"
 
 # --------------------------------------------------------------------------------------- 4. no second copy
 rm -rf "$ca_dir"
