@@ -51,8 +51,6 @@ class Cluster(pulumi.ComponentResource):
     floating_ip: pulumi.Output[str]
     control_plane_address: pulumi.Output[str]
     worker_addresses: pulumi.Output[list[str]]
-    # The NFS server's private address, with hub.sharedData only.
-    nfs_server_address: Optional[pulumi.Output[str]]
     # With the Kubernetes layer only (hub.layers: all): the admin kubeconfig (secret), and what returns once the
     # API server is ready, for everything that talks to it to wait on.
     kubeconfig: Optional[pulumi.Output[str]]
@@ -126,14 +124,8 @@ class Cluster(pulumi.ComponentResource):
             self._server(f"worker-{index}", server_name, config.cluster.worker_flavor, port, worker_user_data)
             worker_ports.append(port)
 
-        self.nfs_server_address = None
-        if nfs is not None:
-            if nfs_on_control_plane:
-                address = config.cloud.control_plane_address
-            else:
-                self._dedicated_nfs_server(nfs, control_plane)
-                address = config.cloud.nfs_server_address
-            self.nfs_server_address = pulumi.Output.from_input(address)
+        if nfs is not None and not nfs_on_control_plane:
+            self._dedicated_nfs_server(nfs, control_plane)
 
         self.kubeconfig = self.api_ready = None
         if config.kubernetes_layer:
@@ -166,7 +158,9 @@ class Cluster(pulumi.ComponentResource):
             create=cloud_init.wait_for_cluster_command(),
             # Each new control plane: what talks to the API waits until it answers again.
             triggers=[control_plane.id],
-            logging=command.remote.Logging.NONE,
+            # Only the command's own fixed messages reach stderr (never cloud-init's, which could quote the user
+            # data): a cloud-init error that it waits past is shown in `pulumi up`.
+            logging=command.remote.Logging.STDERR,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[control_plane, association],

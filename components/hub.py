@@ -105,16 +105,13 @@ class Hub(pulumi.ComponentResource):
         namespace = HubNamespace(f"{name}-hub-namespace", HubNamespaceArgs(kubernetes_provider=provider), child)
         user_storage = UserStorage(f"{name}-user-storage", UserStorageArgs(
             config=config, kubernetes_provider=provider, hub_namespace=namespace.name,
-            nfs_server=cluster.nfs_server_address if config.homes_on_nfs else None,
         ), child)
         tls = Tls(f"{name}-tls", TlsArgs(config=config, kubernetes_provider=provider, hub_namespace=namespace.name),
                   child)
         shared_data = None
         if config.shared_data:
-            assert cluster.nfs_server_address is not None  # the cluster serves NFS whenever there is shared data
             shared_data = SharedData(f"{name}-shared-data", SharedDataArgs(
                 shared_data=config.shared_data, kubernetes_provider=provider, hub_namespace=namespace.name,
-                nfs_server=cluster.nfs_server_address,
             ), child)
         jupyterhub = JupyterHub(f"{name}-jupyterhub", JupyterHubArgs(
             config=config, kubernetes_provider=provider, hub_namespace=namespace.name,

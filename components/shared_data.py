@@ -19,7 +19,6 @@ class SharedDataArgs:
     shared_data: SharedDataConfig
     kubernetes_provider: kubernetes.Provider
     hub_namespace: pulumi.Input[str]
-    nfs_server: pulumi.Input[str]  # the NFS server's private address
 
 
 class SharedData(pulumi.ComponentResource):
@@ -29,7 +28,7 @@ class SharedData(pulumi.ComponentResource):
     def __init__(self, name: str, args: SharedDataArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("hubstack:kubernetes:SharedData", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
-        volume, claim = shared_data.shared_data_objects(args.nfs_server, args.hub_namespace)
+        volume, claim = shared_data.shared_data_objects(args.hub_namespace)
         nfs_volume = apply_object(f"{name}-volume", volume, on_cluster)
         apply_object(f"{name}-claim", claim, pulumi.ResourceOptions.merge(
             on_cluster, pulumi.ResourceOptions(depends_on=[nfs_volume])))

@@ -23,12 +23,6 @@ class UserStorageArgs:
     config: HubConfig
     kubernetes_provider: kubernetes.Provider
     hub_namespace: pulumi.Input[str]
-    # Homes on NFS: the NFS server's private address.
-    nfs_server: Optional[pulumi.Input[str]] = None
-
-    def __post_init__(self) -> None:
-        if self.config.homes_on_nfs and self.nfs_server is None:
-            raise ValueError("UserStorageArgs: homes on NFS need nfs_server")
 
 
 class UserStorage(pulumi.ComponentResource):
@@ -49,9 +43,8 @@ class UserStorage(pulumi.ComponentResource):
             self.release_name = self._cinder_csi(name, args, on_cluster)
             apply_object(f"{name}-storage-class", storage.storage_class(config.user_storage), on_cluster)
         else:
-            assert args.nfs_server is not None  # checked by UserStorageArgs
             self.homes_claim = storage.NFS_HOMES_CLAIM
-            volume, claim = storage.nfs_homes_objects(args.nfs_server, args.hub_namespace)
+            volume, claim = storage.nfs_homes_objects(args.hub_namespace)
             nfs_volume = apply_object(f"{name}-nfs-volume", volume, on_cluster)
             apply_object(f"{name}-nfs-claim", claim, pulumi.ResourceOptions.merge(
                 on_cluster, pulumi.ResourceOptions(depends_on=[nfs_volume])))

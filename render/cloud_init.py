@@ -28,6 +28,10 @@ from .placement import USER_NODE_PURPOSE_LABEL, USER_NODE_TAINT_KEY
 # Where the NFS server mounts the data volume and what it exports (render/storage.py and render/shared_data.py
 # mount subdirectories of it: data/ and home/).
 NFS_EXPORT_PATH = "/export/shared"
+# The name every k3s node knows the NFS server by (its /etc/hosts, kept by sync-node.sh from NFS_SERVER_METADATA).
+# Kubernetes' NFS volumes name this, not an address: moving the share between the control plane and a dedicated
+# server changes server metadata in place, never a PersistentVolume (whose server cannot change).
+NFS_SERVER_NAME = "hubstack-nfs"
 
 # OpenStack (Nova) refuses user data over 64 KiB.
 MAX_USER_DATA_BYTES = 65535
@@ -80,6 +84,7 @@ SYNC_INTERVAL = "2min"
 
 # Server metadata that sync-node.sh reads: Pulumi changes it in place (user data would replace the server).
 K3S_VERSION_METADATA = "hubstack-k3s-version"
+NFS_SERVER_METADATA = "hubstack-nfs-server"  # the private address behind NFS_SERVER_NAME
 SSH_KEYS_METADATA = "hubstack-ssh-keys-"  # + two digits: the keys' text in pieces, in order
 # On the control plane: the workers' server names, space-separated, in pieces like the keys (the config requires
 # one worker at least).
@@ -195,11 +200,21 @@ def server_metadata(config: HubConfig, role: str) -> dict[str, str]:
     metadata = {"hubstack-hub": config.name, "hubstack-role": role}
     if role != "nfs-server":
         metadata[K3S_VERSION_METADATA] = config.cluster.k3s_version
+        if config.shared_data:
+            metadata[NFS_SERVER_METADATA] = nfs_server_address(config)
     if role == "control-plane":
         # Which k3s nodes should be there: the control plane deletes the Node objects of workers that went.
         metadata.update(_pieces(WORKERS_METADATA, " ".join(worker_names(config))))
     metadata.update(ssh_keys_metadata(config.cluster.ssh_public_keys))
     return metadata
+
+
+def nfs_server_address(config: HubConfig) -> str:
+    """The fixed private address of the server that serves the share (config.shared_data required)."""
+    assert config.shared_data is not None
+    if config.shared_data.server == "control-plane":
+        return config.cloud.control_plane_address
+    return config.cloud.nfs_server_address
 
 
 def worker_names(config: HubConfig) -> list[str]:
@@ -222,7 +237,8 @@ def _pieces(prefix: str, text: str) -> dict[str, str]:
 
 def wait_for_cluster_command() -> str:
     """Shell run over SSH (as the image's sudoer) on the control plane: returns once cloud-init is done and the
-    API server is ready, or fails saying where to look."""
+    API server is ready, or fails saying where to look. A cloud-init that failed after k3s was installed (a
+    package mirror that did not answer, a module of the image's own) is reported, not fatal: the API decides."""
     attempts = API_WAIT_SECONDS // 5
     return "\n".join(
         [
@@ -231,9 +247,13 @@ def wait_for_cluster_command() -> str:
             "status=0",
             "cloud-init status --wait >/dev/null || status=$?",
             'if [ "$status" -ne 0 ] && [ "$status" -ne 2 ]; then',
-            '  echo "cloud-init failed on the control plane (exit $status):'
+            "  if ! command -v k3s >/dev/null; then",
+            '    echo "cloud-init failed on the control plane (exit $status) before k3s was installed:'
             ' see /var/log/cloud-init-output.log there" >&2',
-            "  exit 1",
+            "    exit 1",
+            "  fi",
+            '  echo "warning: cloud-init reported an error on the control plane (exit $status), after k3s was'
+            ' installed: waiting for the API server all the same; see /var/log/cloud-init-output.log there" >&2',
             "fi",
             "attempt=0",
             "while ! sudo k3s kubectl get --raw /readyz >/dev/null 2>&1; do",

@@ -1,14 +1,14 @@
 """Kubernetes objects as plain dicts: the exact documents the components apply and the tests validate.
 
-A leaf may be a value the program knows only at run time (a Pulumi Output, such as the NFS server's address or
-a secret): these functions only place values, they never look inside them.
+A leaf may be a value the program knows only at run time (a Pulumi Output, such as the hub's namespace or a
+secret): these functions only place values, they never look inside them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .cloud_init import NFS_EXPORT_PATH
+from .cloud_init import NFS_EXPORT_PATH, NFS_SERVER_NAME
 
 # One hub per cluster: the runbooks' namespace name, so their kubectl commands (`-n jhub`) keep working.
 HUB_NAMESPACE = "jhub"
@@ -46,12 +46,12 @@ def secret(name: str, namespace: Any, string_data: dict[str, Any], type_: str = 
 NFS_NOMINAL_CAPACITY = "1Gi"
 
 
-def nfs_share_objects(volume: str, claim: str, server: Any, namespace: Any) -> list[dict[str, Any]]:
+def nfs_share_objects(volume: str, claim: str, namespace: Any) -> list[dict[str, Any]]:
     """A PersistentVolume over the whole NFS export and the one claim it is reserved for (pods mount subPaths)."""
-    return [_nfs_volume(volume, server, claim, namespace), _nfs_claim(claim, namespace, volume)]
+    return [_nfs_volume(volume, claim, namespace), _nfs_claim(claim, namespace, volume)]
 
 
-def _nfs_volume(name: str, server: Any, claim: str, claim_namespace: Any) -> dict[str, Any]:
+def _nfs_volume(name: str, claim: str, claim_namespace: Any) -> dict[str, Any]:
     # A PV is not namespaced, its claim is.
     return {
         "apiVersion": "v1",
@@ -65,7 +65,7 @@ def _nfs_volume(name: str, server: Any, claim: str, claim_namespace: Any) -> dic
             # No storage class: the default class's provisioner must not take the claim.
             "storageClassName": "",
             "claimRef": {"namespace": claim_namespace, "name": claim},
-            "nfs": {"server": server, "path": NFS_EXPORT_PATH},
+            "nfs": {"server": NFS_SERVER_NAME, "path": NFS_EXPORT_PATH},
         },
     }
 

@@ -10,15 +10,15 @@ from typing import Any
 
 from . import kubernetes
 
-SHARED_DATA_VOLUME = "jhub-shared-data"
+SHARED_DATA_VOLUME = "hubstack-shared-data"
 SHARED_DATA_CLAIM = "shared-data"
 SHARED_DATA_SUBPATH = "data"
 # The volume's name inside each user pod; the admin hook below finds the mount by it.
 POD_VOLUME = "shared-data"
 
 
-def shared_data_objects(server: Any, namespace: Any) -> list[dict[str, Any]]:
-    return kubernetes.nfs_share_objects(SHARED_DATA_VOLUME, SHARED_DATA_CLAIM, server, namespace)
+def shared_data_objects(namespace: Any) -> list[dict[str, Any]]:
+    return kubernetes.nfs_share_objects(SHARED_DATA_VOLUME, SHARED_DATA_CLAIM, namespace)
 
 
 # z2jh cannot vary a mount by user, KubeSpawner can: modify_pod_hook sees the final pod (after profile

@@ -16,7 +16,7 @@ CLOUD_CONFIG_SECRET = "cinder-csi-cloud-config"
 CLOUD_CONFIG_FILE = "cloud.conf"
 
 # Homes on NFS: one claim over the whole export; each user's server mounts its own directory of it.
-NFS_HOMES_VOLUME = "jhub-homes"
+NFS_HOMES_VOLUME = "hubstack-homes"
 NFS_HOMES_CLAIM = "homes"
 NFS_HOMES_SUBPATH = "home/{username}"  # KubeSpawner expands {username} to the user's safe name
 
@@ -70,6 +70,6 @@ def storage_class(homes: CinderHomes) -> dict[str, Any]:
     }
 
 
-def nfs_homes_objects(server: Any, namespace: Any) -> list[dict[str, Any]]:
+def nfs_homes_objects(namespace: Any) -> list[dict[str, Any]]:
     """The PersistentVolume and claim of the NFS export that holds the homes (config.homes_on_nfs)."""
-    return kubernetes.nfs_share_objects(NFS_HOMES_VOLUME, NFS_HOMES_CLAIM, server, namespace)
+    return kubernetes.nfs_share_objects(NFS_HOMES_VOLUME, NFS_HOMES_CLAIM, namespace)

@@ -203,26 +203,31 @@ def test_wait_for_cluster_command_passes_shellcheck(tmp_path: Path):
 
 
 def test_wait_for_cluster_command_runs(tmp_path: Path):
-    """The command itself, with cloud-init, sudo and k3s stubbed: done with recoverable errors (2) still waits for
-    the API server and returns once it is ready; a failed cloud-init (1) stops it, saying where to look."""
+    """The command itself, with cloud-init, sudo and k3s stubbed: done (0) or done with recoverable errors (2)
+    waits for the API server and returns once it is ready; a failed cloud-init (1) is reported and, once k3s is
+    installed, waited past (the API server decides); before k3s was installed it stops the command at once."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     _stub(bin_dir / "sudo", 'exec "$@"')
     calls = tmp_path / "readyz-calls"
-    # Not ready on the first call, ready on the second: the command waits (one 5 s sleep) and then returns.
-    _stub(bin_dir / "k3s", f'echo x >> "{calls}"; [ "$(wc -l < "{calls}")" -ge 2 ]')
+    k3s = bin_dir / "k3s"
     _stub(bin_dir / "sleep", "exit 0")
-    for status, expect_ok in ((0, True), (2, True), (1, False)):
+    for status, installed, expect_ok in ((0, True, True), (2, True, True), (1, True, True), (1, False, False)):
         calls.unlink(missing_ok=True)
+        k3s.unlink(missing_ok=True)
+        if installed:  # not ready on the first call, ready on the second: one 5 s sleep, then it returns
+            _stub(k3s, f'echo x >> "{calls}"; [ "$(wc -l < "{calls}")" -ge 2 ]')
         _stub(bin_dir / "cloud-init", f"exit {status}")
         result = subprocess.run(
-            ["sh", "-c", wait_for_cluster_command()], capture_output=True, text=True, env=_env(bin_dir), timeout=30
+            ["sh", "-c", wait_for_cluster_command()], capture_output=True, text=True,
+            env={**_env(bin_dir), "PATH": f"{bin_dir}:/usr/bin:/bin"}, timeout=30
         )
         if expect_ok:
             assert result.returncode == 0, result.stderr
             assert calls.read_text().count("x") == 2
+            assert ("warning: cloud-init reported an error" in result.stderr) == (status == 1)
         else:
-            assert result.returncode == 1 and "cloud-init failed" in result.stderr
+            assert result.returncode == 1 and "before k3s was installed" in result.stderr
             assert not calls.exists()
 
 
@@ -369,6 +374,8 @@ def test_server_metadata_carries_the_version_and_the_keys(role: str):
     assert pieces and all(len(metadata[key]) <= 255 for key in metadata)
     workers = "".join(value for key, value in sorted(metadata.items()) if key.startswith("hubstack-workers-"))
     assert workers == (" ".join(cloud_init.worker_names(config)) if role == "control-plane" else "")
+    # prod serves its share from the control plane: every k3s node mounts it from there.
+    assert metadata.get("hubstack-nfs-server") == (None if role == "nfs-server" else config.cloud.control_plane_address)
 
     assert "".join(metadata[key] for key in pieces).split("\n") == config.cluster.ssh_public_keys
 
@@ -776,6 +783,7 @@ def test_k3s_state_of_another_cluster_is_not_started_on(tmp_path: Path, state_ho
 # ------------------------------------------------------------------------ the node's sync script, for real
 
 NOVA_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfflinePlanPlaceholderKey0000000000000000 hubstack"
+HOSTS = "127.0.0.1 localhost\n10.0.42.10 lab-hub.novalocal lab-hub\n"
 
 
 class MetadataService:
@@ -819,6 +827,9 @@ class SyncedNode:
         self.authorized_keys = root / "home" / "ubuntu" / ".ssh" / "authorized_keys"
         self.authorized_keys.parent.mkdir(parents=True)
         self.authorized_keys.write_text(NOVA_KEY + "\n")
+        self.hosts = root / "etc" / "hosts"
+        self.hosts.parent.mkdir()
+        self.hosts.write_text(HOSTS)
         self.installs = root / "installs.log"
         self.bin_dir = root / "bin"
         self.bin_dir.mkdir()
@@ -837,6 +848,7 @@ class SyncedNode:
             HUBSTACK_METADATA_URL=f"{self.metadata.url}/openstack/latest/meta_data.json",
             HUBSTACK_METADATA_RETRIES="1",
             HUBSTACK_AUTHORIZED_KEYS=str(self.authorized_keys),
+            HUBSTACK_HOSTS=str(self.hosts),
             HUBSTACK_INSTALL_K3S=str(self.bin_dir / "install-k3s"),
             HUBSTACK_K3S=str(self.k3s),
             HUBSTACK_API_VERSION_URL=f"{self.metadata.url}/version",
@@ -890,6 +902,30 @@ def test_sync_follows_key_changes_and_keeps_the_key_pairs_line(tmp_path: Path, m
         assert [line for line in lines[1:] if not line.startswith("#")] == keys
     assert node.authorized_keys.read_text() == NOVA_KEY + "\n"
     assert node.install_calls() == []  # role none: the NFS server has no k3s
+
+
+def test_sync_points_the_nfs_name_at_whichever_server_serves_the_share(tmp_path: Path, metadata_service):
+    """Kubernetes' NFS volumes mount from hubstack-nfs: a move of the share is a metadata change on every node."""
+    node = SyncedNode(tmp_path, metadata_service, "agent")
+    node.installed("v1.33.5+k3s1")
+    prod, dedicated, without = CONFIGS["prod"], CONFIGS["prod-dedicated-nfs"], CONFIGS["dev"]  # dev has no share
+    for config, address in ((prod, prod.cloud.control_plane_address), (dedicated, dedicated.cloud.nfs_server_address),
+                            (without, None), (prod, prod.cloud.control_plane_address)):
+        metadata_service.meta = cloud_init.server_metadata(config, "worker-1")
+        result = node.run()
+        assert result.returncode == 0, result.stdout + result.stderr
+        expected = HOSTS + ("" if address is None else (
+            "# hubstack: the NFS server (hub.sharedData), kept by hubstack-sync-node; do not edit\n"
+            f"{address} {cloud_init.NFS_SERVER_NAME}\n"
+            "# hubstack: end of the NFS server\n"))
+        assert node.hosts.read_text() == expected
+        assert oct(node.hosts.stat().st_mode & 0o777) == "0o644"
+        again = node.run()
+        assert again.returncode == 0 and "hubstack-nfs is" not in again.stdout
+    metadata_service.meta = {**metadata_service.meta, "hubstack-nfs-server": "10.0.42.11; reboot"}
+    refused = node.run()
+    assert refused.returncode == 1 and "is not an IPv4 address" in refused.stderr
+    assert f"{prod.cloud.control_plane_address} hubstack-nfs" in node.hosts.read_text()
 
 
 @pytest.mark.parametrize("installed, wanted, message", [

@@ -52,11 +52,11 @@ def _kinds(plan: Plan) -> list[tuple[str, str]]:
 def _expected_kinds(config: HubConfig) -> list[tuple[str, str]]:
     kinds = [("Namespace", "jhub")]
     if config.homes_on_nfs:
-        kinds += [("PersistentVolume", "jhub-homes"), ("PersistentVolumeClaim", "homes")]
+        kinds += [("PersistentVolume", "hubstack-homes"), ("PersistentVolumeClaim", "homes")]
     else:
         kinds += [("StorageClass", config.user_storage.storage_class), ("Secret", "cinder-csi-cloud-config")]
     if config.shared_data:
-        kinds += [("PersistentVolume", "jhub-shared-data"), ("PersistentVolumeClaim", "shared-data")]
+        kinds += [("PersistentVolume", "hubstack-shared-data"), ("PersistentVolumeClaim", "shared-data")]
     if isinstance(config.tls, LetsEncrypt):
         kinds += [("Namespace", "cert-manager"), ("ClusterIssuer", f"letsencrypt-{config.tls.environment}")]
     if isinstance(config.tls, ManualTls):
@@ -204,14 +204,6 @@ def test_config_that_cannot_run_is_refused_before_anything_is_created(change, pa
     set_path(data, "auth.clientSecret", "decrypted-by-the-engine")
     with pytest.raises(pulumi.RunError, match=re.escape(path)):
         run_program(data, "prod")
-
-
-def test_args_say_what_each_storage_needs():
-    from components.user_storage import UserStorageArgs
-
-    nfs = next(variant for variant in VARIANTS if variant.name == "azuread-nfs-homes").config()
-    with pytest.raises(ValueError, match="homes on NFS need nfs_server"):
-        UserStorageArgs(config=nfs, kubernetes_provider=None, hub_namespace="jhub")  # type: ignore[arg-type]
 
 
 def test_a_secret_is_marked_secret_even_from_plain_values(tmp_path):

@@ -16,6 +16,7 @@ from config import HubConfig, parse
 from config.model import SECRET_PLACEHOLDER
 from hubctl.mocks import FAKE_CERTIFICATE, resource_id
 from hubctl.plan import SERVER, Plan, PlannedResource, run_program
+from render import cloud_init
 
 from .conftest import set_path, stack_data
 from .variants import VARIANTS
@@ -225,18 +226,31 @@ def test_shared_data_volume_is_protected_and_retained(name):
         resource.name for resource in plan.children(identity)}
 
 
-def test_nfs_clients_use_the_serving_servers_fixed_address():
+def test_nfs_clients_find_the_serving_server_by_name_and_a_move_changes_no_kubernetes_object():
+    """Kubernetes' NFS volumes mount from hubstack-nfs, which every k3s node's metadata points at the serving
+    server's fixed address: moving the share updates that metadata in place and leaves the cluster's objects be."""
     for name in ("prod", "dedicated-nfs-server"):
         config = _variant(name)
         plan = _plan(name)
-        address = (config.cloud.control_plane_address if config.shared_data.server == "control-plane"
-                   else config.cloud.nfs_server_address)
-        volumes = [resource for resource in plan.by_type("kubernetes:core/v1:PersistentVolume")]
-        assert volumes and all(volume.inputs["spec"]["nfs"]["server"] == address for volume in volumes)
+        address = cloud_init.nfs_server_address(config)
+        volumes = plan.by_type("kubernetes:core/v1:PersistentVolume")
+        assert volumes and all(volume.inputs["spec"]["nfs"]["server"] == "hubstack-nfs" for volume in volumes)
+        servers = _servers(plan)
         serving = config.name if config.shared_data.server == "control-plane" else f"{config.name}-nfs"
-        port = _port_of(plan, _servers(plan)[serving])
-        assert port.inputs["fixedIps"][0]["ipAddress"] == address
-        assert _servers(plan)[serving].delete_before_replace
+        assert _port_of(plan, servers[serving]).inputs["fixedIps"][0]["ipAddress"] == address
+        assert servers[serving].delete_before_replace
+        for server_name, server in servers.items():
+            expected = None if server_name == f"{config.name}-nfs" else address
+            assert server.inputs["metadata"].get("hubstack-nfs-server") == expected, server_name
+    for name, moved in (("prod", "dedicated"), ("dedicated-nfs-server", "control-plane")):
+        (variant,) = [variant for variant in VARIANTS if variant.name == name]
+        data = variant.data()
+        set_path(data, "sharedData.server", moved)
+        set_path(data, "sharedData.serverFlavor", "m3.small" if moved == "dedicated" else "~")
+        after = run_program(parse(data, offline=True, plaintext_secrets=True), "test")
+        before_objects, after_objects = ({resource.urn: resource.inputs for resource in plan.resources
+                                          if resource.type.startswith("kubernetes:")} for plan in (_plan(name), after))
+        assert before_objects and before_objects == after_objects, name
 
 
 @pytest.mark.parametrize("name, kept", [("dev", False), ("prod", True)])
@@ -306,7 +320,7 @@ def test_kubeconfig_is_composed_and_the_provider_waits_for_the_api():
     connection = api_ready.revealed["connection"]
     assert (connection["host"], connection["user"]) == ("203.0.113.10", config.cloud.image_user)
     assert connection["privateKey"] == "[offline-private-key]"
-    assert api_ready.inputs["logging"] == "none"
+    assert api_ready.inputs["logging"] == "stderr"  # the command's own messages, never cloud-init's
     assert plan.outputs["kubeconfig"] == SECRET_PLACEHOLDER
     (provider,) = plan.by_type("pulumi:providers:kubernetes")
     assert api_ready.urn in provider.dependencies

@@ -9,11 +9,14 @@
 # running servers without replacing one, and a replaced server comes up with the current ones.
 # 1. SSH keys (hubstack-ssh-keys-00, -01, ...: one text cut in pieces of Nova's 255 characters): written into USER's
 #    authorized_keys between hubstack's markers; the lines around them (the Nova key pair's) stay as they are.
-# 2. On the control plane (hubstack-workers-00, ...: the workers' server names): the Node objects of workers that
+# 2. On k3s nodes (hubstack-nfs-server: the private address of the server that serves the share): the name
+#    Kubernetes' NFS volumes mount from (hubstack-nfs) in /etc/hosts, between hubstack's markers; removed when the hub
+#    has no share. Moving the share to another server changes this metadata, never a PersistentVolume.
+# 3. On the control plane (hubstack-workers-00, ...: the workers' server names): the Node objects of workers that
 #    went are deleted: a worker that is NotReady and either no longer listed or replaced (a Ready node of the same
 #    hostname is there). A stale Node keeps its pods Terminating and their volumes attached, which blocks a user's
 #    next spawn. A listed worker that is only down is left alone.
-# 3. k3s (server and agent; hubstack-k3s-version): installed at that version if it is not the one installed. An
+# 4. k3s (server and agent; hubstack-k3s-version): installed at that version if it is not the one installed. An
 #    upgrade goes one minor version at a time and never down (k3s's rule); an agent waits until the API server runs
 #    the version (servers before agents).
 #
@@ -21,6 +24,7 @@
 #   HUBSTACK_METADATA_URL      http://169.254.169.254/openstack/latest/meta_data.json
 #   HUBSTACK_METADATA_RETRIES  how often to try again when it does not answer (5, two seconds apart)
 #   HUBSTACK_AUTHORIZED_KEYS   USER's ~/.ssh/authorized_keys
+#   HUBSTACK_HOSTS             /etc/hosts
 #   HUBSTACK_INSTALL_K3S       /usr/local/sbin/hubstack-install-k3s
 #   HUBSTACK_K3S               /usr/local/bin/k3s (asked for the installed version)
 #   HUBSTACK_API_VERSION_URL   https://127.0.0.1:6444/version (the agent's own proxy to the API server)
@@ -29,6 +33,9 @@ set -euo pipefail
 
 readonly BEGIN_MARK="# hubstack: admins' keys (cluster.sshPublicKeys), kept by hubstack-sync-node; do not edit"
 readonly END_MARK="# hubstack: end of admins' keys"
+readonly NFS_BEGIN_MARK="# hubstack: the NFS server (hub.sharedData), kept by hubstack-sync-node; do not edit"
+readonly NFS_END_MARK="# hubstack: end of the NFS server"
+readonly NFS_SERVER_NAME=hubstack-nfs
 
 log() { echo "sync-node: $*"; }
 fail() {
@@ -48,6 +55,7 @@ install_k3s=${HUBSTACK_INSTALL_K3S:-/usr/local/sbin/hubstack-install-k3s}
 k3s=${HUBSTACK_K3S:-/usr/local/bin/k3s}
 api_version_url=${HUBSTACK_API_VERSION_URL:-https://127.0.0.1:6444/version}
 agent_dir=${HUBSTACK_K3S_AGENT_DIR:-/var/lib/rancher/k3s/agent}
+hosts=${HUBSTACK_HOSTS:-/etc/hosts}
 if [ -n "${HUBSTACK_AUTHORIZED_KEYS:-}" ]; then
   authorized_keys=$HUBSTACK_AUTHORIZED_KEYS
 else
@@ -74,30 +82,48 @@ else:
 ' "$metadata" "$1"
 }
 
+# FILE's lines between BEGIN and END (both included) replaced by LINES (none: no block), atomically; the file's
+# owner stays, and its mode unless MODE is given. Exit 0 if that changed the file, 1 if it was already so.
+replace_block() {
+  local file=$1 begin=$2 end=$3 lines=$4 mode=${5:-} new
+  touch "$file"
+  new=$(mktemp "$file.XXXXXX")
+  {
+    awk -v begin="$begin" -v end="$end" '$0 == begin {skip = 1} !skip {print} $0 == end {skip = 0}' "$file"
+    if [ -n "$lines" ]; then
+      echo "$begin"
+      printf '%s\n' "$lines"
+      echo "$end"
+    fi
+  } >"$new"
+  if cmp -s "$new" "$file"; then
+    rm -f "$new"
+    return 1
+  fi
+  chmod "${mode:-$(stat -c %a "$file")}" "$new"
+  chown "$(stat -c %u:%g "$file")" "$new"
+  mv "$new" "$file"
+}
+
 # ------------------------------------------------------------------------------------------- 1. SSH keys
 keys=$(meta hubstack-ssh-keys-) || keys=""
 mkdir -p "$(dirname "$authorized_keys")"
-touch "$authorized_keys"
-new_keys=$(mktemp "$authorized_keys.XXXXXX")
-{
-  awk -v begin="$BEGIN_MARK" -v end="$END_MARK" '$0 == begin {skip = 1} !skip {print} $0 == end {skip = 0}' \
-    "$authorized_keys"
-  if [ -n "$keys" ]; then
-    echo "$BEGIN_MARK"
-    printf '%s\n' "$keys"
-    echo "$END_MARK"
-  fi
-} >"$new_keys"
-if cmp -s "$new_keys" "$authorized_keys"; then
-  rm -f "$new_keys"
-else
-  chmod 0600 "$new_keys"
-  chown "$(stat -c %u:%g "$authorized_keys")" "$new_keys"
-  mv "$new_keys" "$authorized_keys"
+if replace_block "$authorized_keys" "$BEGIN_MARK" "$END_MARK" "$keys" 0600; then
   log "admins' SSH keys for $user: $(printf '%s' "$keys" | grep -c . || true)"
 fi
 
-# ---------------------------------------------------------------------------------- 2. nodes of workers that went
+# ------------------------------------------------------------------------------------------- 2. the NFS server
+if [ "$role" != none ]; then
+  address=$(meta hubstack-nfs-server)
+  if [ -n "$address" ] && ! [[ $address =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]]; then
+    fail "hubstack-nfs-server '$address' is not an IPv4 address"
+  fi
+  if replace_block "$hosts" "$NFS_BEGIN_MARK" "$NFS_END_MARK" "${address:+$address $NFS_SERVER_NAME}"; then
+    log "$NFS_SERVER_NAME is ${address:-(no share)}"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------- 3. nodes of workers that went
 if [ "$role" = server ] && workers=$(meta hubstack-workers-) && [ -x "$k3s" ]; then
   nodes=$("$k3s" kubectl get nodes -l hub.jupyter.org/node-purpose=user -o json) ||
     fail "cannot list the cluster's nodes (is k3s running?)"
@@ -125,7 +151,7 @@ for node in nodes:
   done
 fi
 
-# ------------------------------------------------------------------------------------------------ 3. k3s
+# ------------------------------------------------------------------------------------------------ 4. k3s
 [ "$role" != none ] || exit 0
 wanted=$(meta hubstack-k3s-version)
 [[ $wanted =~ ^v1\.([0-9]+)\.[0-9]+\+k3s[0-9]+$ ]] || fail "hubstack-k3s-version '$wanted' is not a k3s release"

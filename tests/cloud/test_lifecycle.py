@@ -382,20 +382,28 @@ def test_change_that_replaces_the_servers_keeps_the_cluster_and_the_data(lab: La
     _day_two(lab, change)
 
 
-def _shared_data_on(lab: Lab, server: str) -> None:
+def _shared_data_on(lab: Lab, server: str, address: str, worker_id: str) -> None:
     found = lab.now()
     assert _attached_to(_shared_data_volume(found)) == [found.servers[server].id]
     assert _attached_to(_state_volume(found)) == [found.servers[HUB].id]
     assert not [volume.name for volume in found.volumes if volume.status == "reserved"]
+    # Every k3s node mounts the share by name: its metadata follows the move, the worker stays.
+    worker = found.servers[f"{HUB}-worker-1"]
+    assert worker.id == worker_id
+    for k3s_node in (found.servers[HUB], worker):
+        assert k3s_node.metadata["hubstack-nfs-server"] == address, k3s_node.name
 
 
 def test_moving_the_share_to_a_dedicated_server_and_back(lab: Lab):
     """There: one `pulumi up` (the old control plane lets go of the volume before the NFS server boots with it).
     Back: Pulumi would delete the removed NFS server only after booting the new control plane, which needs the
     volume, so that `up` fails (cleanly: no volume left "reserved") until the NFS server is destroyed by target."""
+    network = ipaddress.ip_network(NETWORK_CIDR)
+    worker_id = lab.now().servers[f"{HUB}-worker-1"].id
+    _shared_data_on(lab, HUB, str(network[10]), worker_id)
     lab.change({"sharedData.server": "dedicated", "sharedData.serverFlavor": "local.small"})
     lab.up("share moved to a dedicated server")
-    _shared_data_on(lab, f"{HUB}-nfs")
+    _shared_data_on(lab, f"{HUB}-nfs", str(network[11]), worker_id)
     lab.change({"sharedData.server": "control-plane", "sharedData.serverFlavor": "~"})
     with pytest.raises(PulumiFailed) as failed:
         lab.workspace.up()
@@ -405,7 +413,7 @@ def test_moving_the_share_to_a_dedicated_server_and_back(lab: Lab):
                   "openstack:compute/instance:Instance::hub-cluster-nfs-server")
     lab.destroy("the NFS server, by target", "--target", nfs_server)
     lab.up("share moved back to the control plane")
-    _shared_data_on(lab, HUB)
+    _shared_data_on(lab, HUB, str(network[10]), worker_id)
     lab.remember(lab.now())
 
 
