@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components import HUB, Hub, HubArgs
+from components import HUB, SHARED_DATA_SERVER_OUTPUT, Hub, HubArgs
 from config import ConfigError, load_from_stack
 
 try:
@@ -23,6 +23,7 @@ outputs = {
     "controlPlaneAddress": hub.control_plane_address,
     "workerAddresses": hub.worker_addresses,
     "sharedDataVolumeId": hub.shared_data_volume_id,
+    SHARED_DATA_SERVER_OUTPUT: hub.shared_data_server,
     "stateVolumeId": hub.state_volume_id,
     "kubeconfig": hub.kubeconfig,  # a secret: `pulumi stack output kubeconfig --show-secrets`
     "jupyterhubRelease": hub.jupyterhub_release,

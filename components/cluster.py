@@ -41,6 +41,8 @@ class ClusterArgs:
     control_plane_security_group_ids: Sequence[pulumi.Input[str]]
     # The NFS share's volume, attached to whichever server serves it: exactly when the config has hub.sharedData.
     shared_data_volume_id: Optional[pulumi.Input[str]] = None
+    # Where the stack's last deployment served the share (its sharedDataServer output); None on a new stack.
+    previous_shared_data_server: pulumi.Input[Optional[str]] = None
 
     def __post_init__(self) -> None:
         if (self.shared_data_volume_id is None) != (self.config.shared_data is None):
@@ -69,6 +71,12 @@ class Cluster(pulumi.ComponentResource):
         identity = args.identity
         private_key = pulumi.Output.secret(ssh_key.private_key_openssh)
         self.floating_ip = self._floating_ip()
+        # Every server's metadata waits on this check: a move it refuses stops the preview before anything changes.
+        # (The NFS server's URN as a --target pattern: the real URN would make the servers depend on this component.)
+        nfs_server_target = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::**::{name}-nfs-server"
+        self._move_allowed = pulumi.Output.from_input(args.previous_shared_data_server).apply(
+            lambda previous: refuse_moving_the_share_back_in_one_up(config, previous, nfs_server_target)
+        )
 
         nfs = self._nfs_serve() if config.shared_data else None
         nfs_on_control_plane = config.shared_data is not None and config.shared_data.server == "control-plane"
@@ -280,9 +288,27 @@ class Cluster(pulumi.ComponentResource):
             block_devices=block_devices,
             networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
             user_data=user_data,
-            # The k3s version and the admins' keys: changed in place, and brought onto the server by its sync timer.
-            metadata=cloud_init.server_metadata(config, role),
+            # The k3s version, the admins' keys and the NFS server's address: changed in place, and brought onto the
+            # server by its sync timer.
+            metadata=self._move_allowed.apply(lambda _: cloud_init.server_metadata(config, role)),
             # A server goes by shutting down (k3s, NFS and the filesystems stop cleanly), then its volumes detach.
             stop_before_destroy=True,
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts),
         )
+
+
+def refuse_moving_the_share_back_in_one_up(config: HubConfig, previous_server: Optional[str], nfs_server: str) -> bool:
+    """The share cannot move from its dedicated server back to the control plane in one `pulumi up`: Pulumi deletes
+    a removed server last, after it has booted the new control plane, which needs the volume the NFS server still
+    holds (the old control plane would be gone, the hub down). Refused at preview, saying the two steps."""
+    if previous_server == "dedicated" and config.shared_data is not None and config.shared_data.server == "control-plane":
+        raise pulumi.RunError(
+            f"hub.sharedData.server: the share is on its dedicated server {config.name}-nfs and cannot move back to "
+            "the control plane in one `pulumi up` (the new control plane needs the volume before Pulumi would delete "
+            f"the NFS server). Take the NFS server down first, then move the share:\n"
+            f"  pulumi destroy --target '{nfs_server}'\n"
+            "  pulumi up\n"
+            "Users have no shared data between the two; nothing on the volume is lost. Or keep "
+            "hub.sharedData.server: dedicated."
+        )
+    return True

@@ -29,6 +29,8 @@ from .user_storage import UserStorage, UserStorageArgs
 
 # The hub's logical name in every stack: resource names (and so URNs) never carry hub.name.
 HUB = "hub"
+# The stack output that says where the share is served; the next deployment reads it back.
+SHARED_DATA_SERVER_OUTPUT = "sharedDataServer"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Hub(pulumi.ComponentResource):
     control_plane_address: pulumi.Output[str]
     worker_addresses: pulumi.Output[list[str]]
     shared_data_volume_id: Optional[pulumi.Output[str]]
+    # "control-plane" or "dedicated": read back by the next deployment (a move back is two steps).
+    shared_data_server: Optional[pulumi.Output[str]]
     state_volume_id: pulumi.Output[str]
     # The Kubernetes layer's, None with hub.layers: openstack.
     url: Optional[pulumi.Output[str]]
@@ -66,6 +70,13 @@ class Hub(pulumi.ComponentResource):
                 SharedDataVolumeArgs(hub_name=config.name, shared_data=config.shared_data, cloud=config.cloud),
                 child,
             ).volume_id
+        # This stack's outputs as its last deployment left them (none on a new stack): what it cannot change in one
+        # step is told apart from what it can.
+        previous = pulumi.StackReference(
+            f"{name}-previous-deployment",
+            stack_name=f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
+            opts=child,
+        )
         cluster = Cluster(f"{name}-cluster", ClusterArgs(
             config=config,
             identity=identity,
@@ -74,6 +85,7 @@ class Hub(pulumi.ComponentResource):
             cluster_security_group_id=network.cluster_security_group_id,
             control_plane_security_group_ids=network.control_plane_security_group_ids,
             shared_data_volume_id=volume_id,
+            previous_shared_data_server=previous.get_output(SHARED_DATA_SERVER_OUTPUT),
         ), child)
 
         self.hostname = pulumi.Output.from_input(config.hostname)
@@ -81,6 +93,7 @@ class Hub(pulumi.ComponentResource):
         self.control_plane_address = cluster.control_plane_address
         self.worker_addresses = cluster.worker_addresses
         self.shared_data_volume_id = volume_id
+        self.shared_data_server = pulumi.Output.from_input(config.shared_data.server) if config.shared_data else None
         self.kubeconfig = cluster.kubeconfig
         self.url = self.jupyterhub_release = self.jupyterhub_namespace = None
         self.cert_manager_release = self.cert_manager_namespace = None

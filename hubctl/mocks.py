@@ -8,7 +8,7 @@ the program marked the value secret, so a fake that shows up in plan.json is a s
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 
@@ -36,6 +36,8 @@ _COMPUTED: dict[str, dict[str, Any]] = {
 }
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
 # Resources whose ID the program reads for its shape: a Cinder volume ID names the device on the server.
 _UUID_IDS = {"openstack:blockstorage/volume:Volume"}
 
@@ -58,9 +60,15 @@ def computed_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str,
 
 
 class HubMocks(pulumi.runtime.Mocks):
-    """Echo the inputs, add the computed outputs above, and give every resource the ID `resource_id` says."""
+    """Echo the inputs, add the computed outputs above, and give every resource the ID `resource_id` says. The
+    stack's own outputs, read back by the program, are `previous_outputs` (none: a new stack)."""
+
+    def __init__(self, previous_outputs: Optional[dict[str, Any]] = None) -> None:
+        self.previous_outputs = previous_outputs or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            return args.inputs["name"], {**args.inputs, "outputs": self.previous_outputs, "secretOutputNames": []}
         computed = computed_outputs(args.typ, args.name, args.inputs)
         return resource_id(args.typ, args.name), {**args.inputs, **computed}
 

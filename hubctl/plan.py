@@ -8,11 +8,12 @@ placeholders that stand for secrets offline (see hubctl.mocks).
 from __future__ import annotations
 
 import json
+import logging
 import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 import yaml
@@ -165,10 +166,19 @@ class _RecordingMonitor(MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def run_program(config: HubConfig | dict[str, Any], stack: str, program: Path = PROJECT_DIR / "__main__.py") -> Plan:
-    """Run the Pulumi program under mocks with `config` as the stack's (secret) `hubstack:hub` value."""
+def run_program(
+    config: HubConfig | dict[str, Any],
+    stack: str,
+    program: Path = PROJECT_DIR / "__main__.py",
+    previous_outputs: Optional[dict[str, Any]] = None,
+) -> Plan:
+    """Run the Pulumi program under mocks with `config` as the stack's (secret) `hubstack:hub` value, on a new
+    stack or on one whose last deployment exported `previous_outputs`."""
     value = to_stack_config(config) if isinstance(config, HubConfig) else config
-    monitor = _RecordingMonitor(HubMocks(), stack)
+    # As the language host does: a program that stops with an error leaves futures unobserved, which asyncio
+    # would otherwise report one by one.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    monitor = _RecordingMonitor(HubMocks(previous_outputs), stack)
     pulumi.runtime.set_all_config({f"{PROJECT}:{CONFIG_KEY}": json.dumps(value)}, [f"{PROJECT}:{CONFIG_KEY}"])
     runtime_settings.configure(
         MockSettings(

@@ -9,6 +9,7 @@ import ipaddress
 import json
 from functools import lru_cache
 
+import pulumi
 import pytest
 import yaml
 
@@ -436,3 +437,24 @@ def test_renaming_the_hub_keeps_every_resource_name():
     assert [resource.urn for resource in renamed.resources] == [resource.urn for resource in _changed("prod").resources]
     assert _shared_data_volume(renamed).inputs["name"] == "atmos-course-2027-shared-data"
     assert _state_volume(renamed).inputs["name"] == "atmos-course-2027-k3s-state"
+
+
+def test_moving_the_share_back_from_its_dedicated_server_is_refused_before_anything_changes():
+    """Back to the control plane in one `pulumi up`, Pulumi would boot the new control plane (which needs the volume)
+    before deleting the NFS server: refused at preview, with the two steps; every other way is planned."""
+    (variant,) = [variant for variant in VARIANTS if variant.name == "dedicated-nfs-server"]
+    assert run_program(variant.config(), "test").outputs["sharedDataServer"] == "dedicated"
+    data = variant.data()
+    set_path(data, "sharedData.server", "control-plane")
+    set_path(data, "sharedData.serverFlavor", "~")
+    back = parse(data, offline=True, plaintext_secrets=True)
+    with pytest.raises(pulumi.RunError) as refused:
+        run_program(back, "test", previous_outputs={"sharedDataServer": "dedicated"})
+    message = str(refused.value)
+    assert message.startswith("hub.sharedData.server: the share is on its dedicated server ")
+    assert "  pulumi destroy --target 'urn:pulumi:test::hubstack::**::hub-cluster-nfs-server'\n  pulumi up\n" in message
+    # The second step, and every other previous state, plan as usual.
+    for previous in ({}, {"sharedDataServer": "control-plane"}):
+        assert run_program(back, "test", previous_outputs=previous).outputs["sharedDataServer"] == "control-plane"
+    there = run_program(variant.config(), "test", previous_outputs={"sharedDataServer": "control-plane"})
+    assert f"{variant.config().name}-nfs" in _servers(there)

@@ -3,6 +3,7 @@ shared data: the matrix the renderers and the Kubernetes components are tested o
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,7 @@ class Variant:
 
     def data(self) -> dict[str, Any]:
         data = stack_data(self.base)
-        for path, value in self.changes.items():
+        for path, value in copy.deepcopy(self.changes).items():  # callers may change what they get
             set_path(data, path, value)
         if data["tls"] == MANUAL_TLS:
             hostname = parse(data | {"tls": NO_TLS}, offline=True, plaintext_secrets=True).hostname

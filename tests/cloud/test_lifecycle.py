@@ -397,21 +397,29 @@ def _shared_data_on(lab: Lab, server: str, address: str, worker_id: str) -> None
 def test_moving_the_share_to_a_dedicated_server_and_back(lab: Lab):
     """There: one `pulumi up` (the old control plane lets go of the volume before the NFS server boots with it).
     Back: Pulumi would delete the removed NFS server only after booting the new control plane, which needs the
-    volume, so that `up` fails (cleanly: no volume left "reserved") until the NFS server is destroyed by target."""
+    volume, so the preview refuses it, saying the two steps; they are run as it says."""
     network = ipaddress.ip_network(NETWORK_CIDR)
     worker_id = lab.now().servers[f"{HUB}-worker-1"].id
     _shared_data_on(lab, HUB, str(network[10]), worker_id)
     lab.change({"sharedData.server": "dedicated", "sharedData.serverFlavor": "local.small"})
     lab.up("share moved to a dedicated server")
     _shared_data_on(lab, f"{HUB}-nfs", str(network[11]), worker_id)
+    servers = {name: server.id for name, server in lab.now().servers.items()}
     lab.change({"sharedData.server": "control-plane", "sharedData.serverFlavor": "~"})
-    with pytest.raises(PulumiFailed) as failed:
-        lab.workspace.up()
-    said = failed.value.result.stdout + failed.value.result.stderr
-    assert f"Volume {lab.shared_data_volume_id} status must be available" in said, said[-3000:]
-    nfs_server = (f"urn:pulumi:{lab.workspace.stack}::hubstack::hubstack:index:Hub$hubstack:openstack:Cluster$"
-                  "openstack:compute/instance:Instance::hub-cluster-nfs-server")
-    lab.destroy("the NFS server, by target", "--target", nfs_server)
+    for refused_step in (lambda: lab.preview_ops("share moved back in one up: refused"),
+                         lambda: lab.up("share moved back in one up, without a preview: refused")):
+        with pytest.raises(PulumiFailed) as refused:
+            refused_step()
+        said = refused.value.result.stdout + refused.value.result.stderr
+        assert "hub.sharedData.server: the share is on its dedicated server" in said, said[-3000:]
+        assert "Traceback" not in said, said[-3000:]
+    assert {name: server.id for name, server in lab.now().servers.items()} == servers  # nothing was changed
+    _shared_data_on(lab, f"{HUB}-nfs", str(network[11]), worker_id)
+    # The two steps, as the refusal says them.
+    (target,) = [line.split("--target ", 1)[1].strip().strip("'") for line in said.splitlines()
+                 if "pulumi destroy --target" in line][:1]
+    lab.destroy("the NFS server, by target", "--target", target)
+    assert f"{HUB}-nfs" not in lab.now().servers and HUB in lab.now().servers
     lab.up("share moved back to the control plane")
     _shared_data_on(lab, HUB, str(network[10]), worker_id)
     lab.remember(lab.now())
