@@ -301,7 +301,8 @@ def refuse_moving_the_share_back_in_one_up(config: HubConfig, previous_server: O
     """The share cannot move from its dedicated server back to the control plane in one `pulumi up`: Pulumi deletes
     a removed server last, after it has booted the new control plane, which needs the volume the NFS server still
     holds (the old control plane would be gone, the hub down). Refused at preview, saying the two steps."""
-    if previous_server == "dedicated" and config.shared_data is not None and config.shared_data.server == "control-plane":
+    moving_back = config.shared_data is not None and config.shared_data.server == "control-plane"
+    if previous_server == "dedicated" and moving_back:
         raise pulumi.RunError(
             f"hub.sharedData.server: the share is on its dedicated server {config.name}-nfs and cannot move back to "
             "the control plane in one `pulumi up` (the new control plane needs the volume before Pulumi would delete "
