@@ -22,7 +22,7 @@ preview: setup engine
 
 ## The charts as archives for hub.charts.archives (~/.cache/hubstack-charts), from upstream sources
 charts: setup
-	@PYTHON=$(PY) $(ENGINE_DIR)/charts.sh
+	@PYTHON=$(abspath $(PY)) $(ENGINE_DIR)/charts.sh
 
 ## Previews of every everyday change against a settled state of the prod stack: writes docs/changes.md
 changes: setup engine charts
