@@ -53,6 +53,8 @@ class Cluster(pulumi.ComponentResource):
     floating_ip: pulumi.Output[str]
     control_plane_address: pulumi.Output[str]
     worker_addresses: pulumi.Output[list[str]]
+    # "control-plane", "dedicated" or "none" (serving_the_share), exported for the next deployment to read back.
+    shared_data_server: pulumi.Output[str]
     # With the Kubernetes layer only (hub.layers: all): the admin kubeconfig (secret), and what returns once the
     # API server is ready, for everything that talks to it to wait on.
     kubeconfig: Optional[pulumi.Output[str]]
@@ -71,41 +73,40 @@ class Cluster(pulumi.ComponentResource):
         identity = args.identity
         private_key = pulumi.Output.secret(ssh_key.private_key_openssh)
         self.floating_ip = self._floating_ip()
-        # Every server's metadata waits on this check: a move it refuses stops the preview before anything changes.
-        # (The NFS server's URN as a --target pattern: the real URN would make the servers depend on this component.)
-        nfs_server_target = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::**::{name}-nfs-server"
-        self._move_allowed = pulumi.Output.from_input(args.previous_shared_data_server).apply(
-            lambda previous: refuse_moving_the_share_back_in_one_up(config, previous, nfs_server_target)
+        # Where the share is served in this deployment: what the config says, except on the way back from a
+        # dedicated server, which takes two deployments (serving_the_share).
+        self.shared_data_server = pulumi.Output.from_input(args.previous_shared_data_server).apply(
+            lambda previous: serving_the_share(config, previous)
         )
-
         nfs = self._nfs_serve() if config.shared_data else None
-        nfs_on_control_plane = config.shared_data is not None and config.shared_data.server == "control-plane"
+        serving_from_control_plane = self.shared_data_server.apply(lambda serving: serving == "control-plane")
 
         control_plane_port = self._port("control-plane", args.control_plane_security_group_ids,
                                         config.cloud.control_plane_address)
-        control_plane_nfs = nfs if nfs_on_control_plane else None
         state = pulumi.Output.all(identity.server_token, identity.agent_token, identity.state_volume_id,
                                   identity.certificate_authorities).apply(
             lambda values: cloud_init.ClusterState(*values)
         )
-        control_plane_user_data = pulumi.Output.all(state, self.floating_ip, control_plane_nfs).apply(
+        control_plane_user_data = pulumi.Output.all(state, self.floating_ip, nfs, serving_from_control_plane).apply(
             lambda values: cloud_init.control_plane_user_data(
                 config,
                 state=values[0],
                 private_address=config.cloud.control_plane_address,
                 floating_ip=values[1],
-                nfs=values[2],
+                nfs=values[2] if values[3] else None,
             )
         )
         # The port keeps the fixed address, and a volume can be attached to one server only: the old server must
         # release them before a new one can take them. The shared data volume comes first: Nova reserves a boot's
         # volumes in order and does not release one when a later one fails, so a shared volume still held by
-        # another server (the share moved back from a dedicated server) fails the boot before the state volume is
-        # left "reserved" (seen on the local cloud).
+        # another server fails the boot before the state volume is left "reserved" (seen on the local cloud).
         control_plane = self._server(
             "control-plane", config.name, config.cluster.control_plane_flavor, control_plane_port,
             control_plane_user_data, pulumi.ResourceOptions(delete_before_replace=True),
-            volume_ids=[*([args.shared_data_volume_id] if nfs_on_control_plane else []), identity.state_volume_id],
+            volume_ids=pulumi.Output.all(serving_from_control_plane, args.shared_data_volume_id,
+                                         identity.state_volume_id).apply(
+                lambda values: [values[1], values[2]] if values[0] else [values[2]]
+            ),
         )
         association = openstack.networking.FloatingIpAssociate(
             f"{name}-floating-ip-association", floating_ip=self.floating_ip, port_id=control_plane_port.id, opts=child
@@ -132,7 +133,7 @@ class Cluster(pulumi.ComponentResource):
             self._server(f"worker-{index}", server_name, config.cluster.worker_flavor, port, worker_user_data)
             worker_ports.append(port)
 
-        if nfs is not None and not nfs_on_control_plane:
+        if nfs is not None and config.shared_data.server == "dedicated":
             self._dedicated_nfs_server(nfs, control_plane)
 
         self.kubeconfig = self.api_ready = None
@@ -258,27 +259,28 @@ class Cluster(pulumi.ComponentResource):
         port: openstack.networking.Port,
         user_data: pulumi.Input[str],
         opts: Optional[pulumi.ResourceOptions] = None,
-        volume_ids: Sequence[pulumi.Input[str]] = (),
+        volume_ids: pulumi.Input[Sequence[str]] = (),
     ) -> openstack.compute.Instance:
         config = self._args.config
         # Boot from a volume of the configured size; it is the server's own disk and goes with it.
-        block_devices = [openstack.compute.InstanceBlockDeviceArgs(
+        boot = openstack.compute.InstanceBlockDeviceArgs(
             source_type="image",
             uuid=config.cloud.image_id,
             destination_type="volume",
             volume_size=config.cluster.root_disk_gb,
             boot_index=0,
             delete_on_termination=True,
-        )]
+        )
         # The state and shared data volumes: attached before the server boots, and detached by Nova only once the
         # server has shut down (stop_before_destroy) and gone, never under a mounted filesystem or a live export.
-        block_devices += [openstack.compute.InstanceBlockDeviceArgs(
-            source_type="volume",
-            uuid=volume_id,
-            destination_type="volume",
-            boot_index=-1,
-            delete_on_termination=False,
-        ) for volume_id in volume_ids]
+        block_devices = pulumi.Output.from_input(volume_ids).apply(lambda ids: [boot, *(
+            openstack.compute.InstanceBlockDeviceArgs(
+                source_type="volume",
+                uuid=volume_id,
+                destination_type="volume",
+                boot_index=-1,
+                delete_on_termination=False,
+            ) for volume_id in ids)])
         return openstack.compute.Instance(
             f"{self._name}-{role}",
             name=server_name,
@@ -290,26 +292,28 @@ class Cluster(pulumi.ComponentResource):
             user_data=user_data,
             # The k3s version, the admins' keys and the NFS server's address: changed in place, and brought onto the
             # server by its sync timer.
-            metadata=self._move_allowed.apply(lambda _: cloud_init.server_metadata(config, role)),
+            metadata=self.shared_data_server.apply(lambda serving: cloud_init.server_metadata(config, role, serving)),
             # A server goes by shutting down (k3s, NFS and the filesystems stop cleanly), then its volumes detach.
             stop_before_destroy=True,
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts),
         )
 
 
-def refuse_moving_the_share_back_in_one_up(config: HubConfig, previous_server: Optional[str], nfs_server: str) -> bool:
-    """The share cannot move from its dedicated server back to the control plane in one `pulumi up`: Pulumi deletes
-    a removed server last, after it has booted the new control plane, which needs the volume the NFS server still
-    holds (the old control plane would be gone, the hub down). Refused at preview, saying the two steps."""
-    moving_back = config.shared_data is not None and config.shared_data.server == "control-plane"
-    if previous_server == "dedicated" and moving_back:
-        raise pulumi.RunError(
-            f"hub.sharedData.server: the share is on its dedicated server {config.name}-nfs and cannot move back to "
-            "the control plane in one `pulumi up` (the new control plane needs the volume before Pulumi would delete "
-            f"the NFS server). Take the NFS server down first, then move the share:\n"
-            f"  pulumi destroy --target '{nfs_server}'\n"
-            "  pulumi up\n"
-            "Users have no shared data between the two; nothing on the volume is lost. Or keep "
-            "hub.sharedData.server: dedicated."
+def serving_the_share(config: HubConfig, previous: Optional[str]) -> Optional[str]:
+    """Where the share is served in this deployment: "control-plane", "dedicated", or "none" (no share, or no
+    server holds it for now).
+
+    The way back from a dedicated server takes two deployments: Pulumi deletes a removed server last, after it has
+    booted the new control plane, which needs the volume the NFS server still holds. So the first deployment serves
+    it from nowhere (the NFS server stops and lets go of the volume; the control plane stays as it is) and says so;
+    the next one, which reads "none" back from this one's output, boots the control plane with it."""
+    if config.shared_data is None:
+        return "none"
+    if config.shared_data.server == "control-plane" and previous == "dedicated":
+        pulumi.log.warn(
+            "hub.sharedData.server: the share moves back from its dedicated server in two `pulumi up`s. This one "
+            f"stops and removes {config.name}-nfs, which lets go of the volume; users have no shared data until "
+            "the next `pulumi up`, which boots the control plane with the volume. Run it once this one is done."
         )
-    return True
+        return "none"
+    return config.shared_data.server

@@ -44,8 +44,9 @@ class Hub(pulumi.ComponentResource):
     control_plane_address: pulumi.Output[str]
     worker_addresses: pulumi.Output[list[str]]
     shared_data_volume_id: Optional[pulumi.Output[str]]
-    # "control-plane" or "dedicated": read back by the next deployment (a move back is two steps).
-    shared_data_server: Optional[pulumi.Output[str]]
+    # "control-plane", "dedicated" or "none": read back by the next deployment (the way back from a dedicated
+    # server takes two).
+    shared_data_server: pulumi.Output[str]
     state_volume_id: pulumi.Output[str]
     # The Kubernetes layer's, None with hub.layers: openstack.
     url: Optional[pulumi.Output[str]]
@@ -70,8 +71,8 @@ class Hub(pulumi.ComponentResource):
                 SharedDataVolumeArgs(hub_name=config.name, shared_data=config.shared_data, cloud=config.cloud),
                 child,
             ).volume_id
-        # This stack's outputs as its last deployment left them (none on a new stack): what it cannot change in one
-        # step is told apart from what it can.
+        # This stack's outputs as its last deployment left them (none on a new stack): a change that takes two
+        # deployments knows which one this is.
         previous = pulumi.StackReference(
             f"{name}-previous-deployment",
             stack_name=f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
@@ -93,7 +94,7 @@ class Hub(pulumi.ComponentResource):
         self.control_plane_address = cluster.control_plane_address
         self.worker_addresses = cluster.worker_addresses
         self.shared_data_volume_id = volume_id
-        self.shared_data_server = pulumi.Output.from_input(config.shared_data.server) if config.shared_data else None
+        self.shared_data_server = cluster.shared_data_server
         self.kubeconfig = cluster.kubeconfig
         self.url = self.jupyterhub_release = self.jupyterhub_namespace = None
         self.cert_manager_release = self.cert_manager_namespace = None

@@ -194,14 +194,14 @@ def nfs_server_user_data(config: HubConfig, *, nfs: NfsServe) -> str:
     return _document(packages=_packages(k3s=False, nfs_server=True), files=files, commands=commands)
 
 
-def server_metadata(config: HubConfig, role: str) -> dict[str, str]:
-    """The Nova metadata of a server: what it is, and what sync-node.sh brings it to (the k3s version on k3s
-    servers, the admins' SSH keys on all)."""
+def server_metadata(config: HubConfig, role: str, serving: str) -> dict[str, str]:
+    """The Nova metadata of a server: what it is, and what sync-node.sh brings it to (the k3s version and the
+    address of the server that serves the share, `serving`, on k3s servers; the admins' SSH keys on all)."""
     metadata = {"hubstack-hub": config.name, "hubstack-role": role}
     if role != "nfs-server":
         metadata[K3S_VERSION_METADATA] = config.cluster.k3s_version
-        if config.shared_data:
-            metadata[NFS_SERVER_METADATA] = nfs_server_address(config)
+        if serving != "none":
+            metadata[NFS_SERVER_METADATA] = nfs_server_address(config, serving)
     if role == "control-plane":
         # Which k3s nodes should be there: the control plane deletes the Node objects of workers that went.
         metadata.update(_pieces(WORKERS_METADATA, " ".join(worker_names(config))))
@@ -209,12 +209,10 @@ def server_metadata(config: HubConfig, role: str) -> dict[str, str]:
     return metadata
 
 
-def nfs_server_address(config: HubConfig) -> str:
-    """The fixed private address of the server that serves the share (config.shared_data required)."""
-    assert config.shared_data is not None
-    if config.shared_data.server == "control-plane":
-        return config.cloud.control_plane_address
-    return config.cloud.nfs_server_address
+def nfs_server_address(config: HubConfig, serving: str) -> str:
+    """The fixed private address of the server that serves the share: "control-plane" or "dedicated"."""
+    addresses = {"control-plane": config.cloud.control_plane_address, "dedicated": config.cloud.nfs_server_address}
+    return addresses[serving]
 
 
 def worker_names(config: HubConfig) -> list[str]:

@@ -367,7 +367,7 @@ def test_user_data_holds_neither_admin_keys_nor_the_k3s_version(name: str):
 @pytest.mark.parametrize("role", ["control-plane", "worker-1", "nfs-server"])
 def test_server_metadata_carries_the_version_and_the_keys(role: str):
     config = CONFIGS["prod"]
-    metadata = cloud_init.server_metadata(config, role)
+    metadata = cloud_init.server_metadata(config, role, config.shared_data.server)
     assert metadata["hubstack-hub"] == config.name and metadata["hubstack-role"] == role
     assert metadata.get("hubstack-k3s-version") == (None if role == "nfs-server" else config.cluster.k3s_version)
     pieces = sorted(key for key in metadata if key.startswith("hubstack-ssh-keys-"))
@@ -909,9 +909,10 @@ def test_sync_points_the_nfs_name_at_whichever_server_serves_the_share(tmp_path:
     node = SyncedNode(tmp_path, metadata_service, "agent")
     node.installed("v1.33.5+k3s1")
     prod, dedicated, without = CONFIGS["prod"], CONFIGS["prod-dedicated-nfs"], CONFIGS["dev"]  # dev has no share
-    for config, address in ((prod, prod.cloud.control_plane_address), (dedicated, dedicated.cloud.nfs_server_address),
-                            (without, None), (prod, prod.cloud.control_plane_address)):
-        metadata_service.meta = cloud_init.server_metadata(config, "worker-1")
+    for config, serving, address in ((prod, "control-plane", prod.cloud.control_plane_address),
+                                     (dedicated, "dedicated", dedicated.cloud.nfs_server_address),
+                                     (without, "none", None), (prod, "control-plane", prod.cloud.control_plane_address)):
+        metadata_service.meta = cloud_init.server_metadata(config, "worker-1", serving)
         result = node.run()
         assert result.returncode == 0, result.stdout + result.stderr
         expected = HOSTS + ("" if address is None else (
@@ -976,7 +977,7 @@ def test_the_control_plane_deletes_the_nodes_of_workers_that_went(tmp_path: Path
     config = parse(data, offline=True, plaintext_secrets=True)
     workers = cloud_init.worker_names(config)
     assert workers == [f"{config.name}-worker-1", f"{config.name}-worker-2"]
-    metadata_service.meta = cloud_init.server_metadata(config, "control-plane")
+    metadata_service.meta = cloud_init.server_metadata(config, "control-plane", "control-plane")
     nodes = {"items": [
         _node(f"{workers[0]}-0a1b2c3d", ready=True),
         _node(f"{workers[0]}-9f8e7d6c", ready=False),  # the worker before its replacement

@@ -233,7 +233,7 @@ def test_nfs_clients_find_the_serving_server_by_name_and_a_move_changes_no_kuber
     for name in ("prod", "dedicated-nfs-server"):
         config = _variant(name)
         plan = _plan(name)
-        address = cloud_init.nfs_server_address(config)
+        address = cloud_init.nfs_server_address(config, config.shared_data.server)
         volumes = plan.by_type("kubernetes:core/v1:PersistentVolume")
         assert volumes and all(volume.inputs["spec"]["nfs"]["server"] == "hubstack-nfs" for volume in volumes)
         servers = _servers(plan)
@@ -439,22 +439,32 @@ def test_renaming_the_hub_keeps_every_resource_name():
     assert _state_volume(renamed).inputs["name"] == "atmos-course-2027-k3s-state"
 
 
-def test_moving_the_share_back_from_its_dedicated_server_is_refused_before_anything_changes():
+def test_moving_the_share_back_from_its_dedicated_server_takes_two_deployments():
     """Back to the control plane in one `pulumi up`, Pulumi would boot the new control plane (which needs the volume)
-    before deleting the NFS server: refused at preview, with the two steps; every other way is planned."""
+    before deleting the NFS server. The first deployment after the change (its last one served from the dedicated
+    server) lets the NFS server go and leaves the control plane as it is; the next one boots it with the volume."""
     (variant,) = [variant for variant in VARIANTS if variant.name == "dedicated-nfs-server"]
-    assert run_program(variant.config(), "test").outputs["sharedDataServer"] == "dedicated"
+    there = run_program(variant.config(), "test", previous_outputs={"sharedDataServer": "control-plane"})
+    assert there.outputs["sharedDataServer"] == "dedicated"
     data = variant.data()
     set_path(data, "sharedData.server", "control-plane")
     set_path(data, "sharedData.serverFlavor", "~")
     back = parse(data, offline=True, plaintext_secrets=True)
-    with pytest.raises(pulumi.RunError) as refused:
-        run_program(back, "test", previous_outputs={"sharedDataServer": "dedicated"})
-    message = str(refused.value)
-    assert message.startswith("hub.sharedData.server: the share is on its dedicated server ")
-    assert "  pulumi destroy --target 'urn:pulumi:test::hubstack::**::hub-cluster-nfs-server'\n  pulumi up\n" in message
-    # The second step, and every other previous state, plan as usual.
-    for previous in ({}, {"sharedDataServer": "control-plane"}):
-        assert run_program(back, "test", previous_outputs=previous).outputs["sharedDataServer"] == "control-plane"
-    there = run_program(variant.config(), "test", previous_outputs={"sharedDataServer": "control-plane"})
-    assert f"{variant.config().name}-nfs" in _servers(there)
+    first = run_program(back, "test", previous_outputs={"sharedDataServer": "dedicated"})
+    second = run_program(back, "test", previous_outputs={"sharedDataServer": first.outputs["sharedDataServer"]})
+    assert (first.outputs["sharedDataServer"], second.outputs["sharedDataServer"]) == ("none", "control-plane")
+    volume_id = resource_id(VOLUME, _shared_data_volume(first).name)
+    before, during, after = (_servers(plan)[back.name] for plan in (there, first, second))
+    # The first: no NFS server; the control plane exactly as it was (no replacement), the volume on no server.
+    assert f"{back.name}-nfs" not in _servers(first)
+    assert during.inputs["blockDevices"] == before.inputs["blockDevices"]
+    assert during.revealed["userData"] == before.revealed["userData"]
+    assert all(device.get("uuid") != volume_id for server in _servers(first).values()
+               for device in server.inputs["blockDevices"])
+    assert all("hubstack-nfs-server" not in server.inputs["metadata"] for server in _servers(first).values())
+    # The second: the control plane boots with it and serves it (its user data exports the volume).
+    assert [device.get("uuid") for device in after.inputs["blockDevices"]][1] == volume_id
+    assert volume_id in after.revealed["userData"] and volume_id not in during.revealed["userData"]
+    assert after.inputs["metadata"]["hubstack-nfs-server"] == back.cloud.control_plane_address
+    # A new stack, or any other way, is one deployment.
+    assert run_program(back, "test").outputs["sharedDataServer"] == "control-plane"

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from config.model import DEFAULT_K3S_VERSION
-from hubctl.engine import PulumiFailed, Workspace
+from hubctl.engine import Workspace
 
 from ..conftest import set_path, stack_data
 from .api import Inventory, connect, inventory, purge, settled
@@ -104,7 +104,8 @@ class Lab:
         """URN -> what `pulumi preview` says it will do, for every resource it would touch."""
         with self.stopwatch(f"pulumi preview: {step}"):
             preview = self.workspace.preview()
-        return {entry["urn"]: entry["op"] for entry in preview["steps"] if entry["op"] != "same"}
+        # A read (the stack's reference to itself) changes nothing.
+        return {entry["urn"]: entry["op"] for entry in preview["steps"] if entry["op"] not in ("same", "read")}
 
     def now(self) -> Inventory:
         # Deletes and detaches finish after the API answers: wait for no volume in between.
@@ -382,46 +383,49 @@ def test_change_that_replaces_the_servers_keeps_the_cluster_and_the_data(lab: La
     _day_two(lab, change)
 
 
-def _shared_data_on(lab: Lab, server: str, address: str, worker_id: str) -> None:
+def _shared_data_on(lab: Lab, server: str | None, address: str | None, worker_id: str) -> None:
+    """The share's volume on `server` (None: available, on no server), and every k3s node pointing hubstack-nfs at
+    `address` (None: no entry); the worker kept."""
     found = lab.now()
-    assert _attached_to(_shared_data_volume(found)) == [found.servers[server].id]
+    volume = _shared_data_volume(found)
+    assert _attached_to(volume) == ([found.servers[server].id] if server else [])
+    assert volume.status == ("in-use" if server else "available")
     assert _attached_to(_state_volume(found)) == [found.servers[HUB].id]
     assert not [volume.name for volume in found.volumes if volume.status == "reserved"]
     # Every k3s node mounts the share by name: its metadata follows the move, the worker stays.
     worker = found.servers[f"{HUB}-worker-1"]
     assert worker.id == worker_id
     for k3s_node in (found.servers[HUB], worker):
-        assert k3s_node.metadata["hubstack-nfs-server"] == address, k3s_node.name
+        assert k3s_node.metadata.get("hubstack-nfs-server") == address, k3s_node.name
 
 
 def test_moving_the_share_to_a_dedicated_server_and_back(lab: Lab):
     """There: one `pulumi up` (the old control plane lets go of the volume before the NFS server boots with it).
-    Back: Pulumi would delete the removed NFS server only after booting the new control plane, which needs the
-    volume, so the preview refuses it, saying the two steps; they are run as it says."""
+    Back: two, since Pulumi deletes a removed server only after booting the new control plane, which needs the
+    volume: the first lets the NFS server go and keeps the control plane; the second boots it with the volume."""
     network = ipaddress.ip_network(NETWORK_CIDR)
     worker_id = lab.now().servers[f"{HUB}-worker-1"].id
     _shared_data_on(lab, HUB, str(network[10]), worker_id)
     lab.change({"sharedData.server": "dedicated", "sharedData.serverFlavor": "local.small"})
     lab.up("share moved to a dedicated server")
     _shared_data_on(lab, f"{HUB}-nfs", str(network[11]), worker_id)
-    servers = {name: server.id for name, server in lab.now().servers.items()}
+    assert lab.workspace.outputs()["sharedDataServer"] == "dedicated"
+
+    control_plane_id = lab.now().servers[HUB].id
     lab.change({"sharedData.server": "control-plane", "sharedData.serverFlavor": "~"})
-    for refused_step in (lambda: lab.preview_ops("share moved back in one up: refused"),
-                         lambda: lab.up("share moved back in one up, without a preview: refused")):
-        with pytest.raises(PulumiFailed) as refused:
-            refused_step()
-        said = refused.value.result.stdout + refused.value.result.stderr
-        assert "hub.sharedData.server: the share is on its dedicated server" in said, said[-3000:]
-        assert "Traceback" not in said, said[-3000:]
-    assert {name: server.id for name, server in lab.now().servers.items()} == servers  # nothing was changed
-    _shared_data_on(lab, f"{HUB}-nfs", str(network[11]), worker_id)
-    # The two steps, as the refusal says them.
-    (target,) = [line.split("--target ", 1)[1].strip().strip("'") for line in said.splitlines()
-                 if "pulumi destroy --target" in line][:1]
-    lab.destroy("the NFS server, by target", "--target", target)
-    assert f"{HUB}-nfs" not in lab.now().servers and HUB in lab.now().servers
-    lab.up("share moved back to the control plane")
+    ops = lab.preview_ops("share moved back, first up")
+    assert not {urn: op for urn, op in ops.items() if op in REPLACING}, ops
+    assert sorted(urn.rsplit("::", 1)[1] for urn, op in ops.items() if op == "delete") == [
+        "hub-cluster-nfs-server", "hub-cluster-nfs-server-port"]
+    lab.up("share moved back, first up: the NFS server lets go of the volume")
+    assert lab.workspace.outputs()["sharedDataServer"] == "none"
+    assert lab.now().servers[HUB].id == control_plane_id and f"{HUB}-nfs" not in lab.now().servers
+    _shared_data_on(lab, None, None, worker_id)
+
+    lab.up("share moved back, second up: the control plane boots with it")
+    assert lab.workspace.outputs()["sharedDataServer"] == "control-plane"
     _shared_data_on(lab, HUB, str(network[10]), worker_id)
+    assert lab.preview_ops("share moved back: nothing left to do") == {}
     lab.remember(lab.now())
 
 
