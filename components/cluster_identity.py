@@ -19,6 +19,7 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from config.model import Cloud
+from render import naming
 from render.cloud_init import K3S_CERTIFICATE_AUTHORITIES, K3S_SERVICE_ACCOUNT_KEY
 
 K3S_TOKEN_LENGTH = 48
@@ -84,7 +85,7 @@ class ClusterIdentity(pulumi.ComponentResource):
 
         state_volume = openstack.blockstorage.Volume(
             f"{name}-state-volume",
-            name=f"{args.hub_name}-k3s-state",
+            name=naming.state_volume_name(args.hub_name),
             description=f"k3s datastore and certificates of the hub {args.hub_name}: the cluster itself, kept when "
                         "its servers are replaced or torn down",
             size=STATE_VOLUME_GB,

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_openstack as openstack
 
 from config.model import Cloud, SharedData
+from render import naming
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class SharedDataVolume(pulumi.ComponentResource):
         super().__init__("hubstack:openstack:SharedDataVolume", name, None, opts)
         volume = openstack.blockstorage.Volume(
             f"{name}-volume",
-            name=f"{args.hub_name}-shared-data",
+            name=naming.shared_data_volume_name(args.hub_name),
             description=f"NFS share of the hub {args.hub_name}: user data, kept when the cluster is torn down",
             size=args.shared_data.size_gb,
             availability_zone=args.cloud.availability_zone,

@@ -161,5 +161,65 @@ def changes(
     typer.echo(f"wrote {out}: {len(outcomes)} changes in {time.perf_counter() - started:.1f} s")
 
 
+@app.command()
+def volumes(
+    stack: str = typer.Option("dev", help="Stack whose Pulumi.<stack>.yaml names the hub."),
+    config: Optional[Path] = typer.Option(None, help="Any Pulumi.<stack>.yaml, instead of --stack."),
+    fix: bool = typer.Option(False, "--fix", help="Delete attachments whose server is gone (after asking)."),
+    yes: bool = typer.Option(False, "--yes", help="With --fix: do not ask."),
+    json_output: bool = typer.Option(False, "--json", help="The inventory as JSON, for scripts."),
+) -> None:
+    """Every Cinder volume of the hub (shared data, k3s state, hub database, users' homes) with status, size,
+    attachment and owner; flags stuck states and attachments to servers that are gone. Credentials as the
+    openstack CLI reads them (clouds.yaml with OS_CLOUD, or OS_* variables)."""
+    from . import volumes as inventory
+
+    stack, hub_config = _load(stack, config)
+    try:
+        api = inventory.connect()
+        volumes_found, servers, attachments = inventory.read_cloud(api)
+    except inventory.CloudError as error:
+        typer.echo(f"hubctl volumes: {error}", err=True)
+        raise typer.Exit(1) from None
+    rows = inventory.classify(volumes_found, servers, hub_config, attachments)
+    stale = inventory.stale_attachments(rows)
+    if json_output:
+        typer.echo(json.dumps({
+            "hub": hub_config.name, "stack": stack, "volumes": [row.as_json() for row in rows],
+            "staleAttachments": [attachment.attachment_id for _, attachment in stale],
+            "adminRequests": [{"volume": row.id, "command": flag.command}
+                              for row, flag in inventory.admin_requests(rows)],
+        }, indent=2))
+    else:
+        typer.echo(f"volumes of the hub {hub_config.name} (stack {stack}):\n")
+        typer.echo(inventory.render_table(rows, hub_config.name))
+        typer.echo("\nthe same with the openstack CLI:")
+        for command in inventory.equivalent_commands(hub_config.name):
+            typer.echo(f"  {command}")
+    if not fix:
+        return
+    # Messages go to stderr under --json, so that stdout stays one JSON document.
+    err = json_output
+    for row, flag in inventory.admin_requests(rows):
+        typer.echo(f"not fixed here (a cloud admin's): {row.name or row.id}: send them `{flag.command}`", err=err)
+    if not stale:
+        typer.echo("--fix: no stale attachment to delete", err=err)
+        return
+    typer.echo(f"--fix will delete {len(stale)} attachment(s) whose server is gone:", err=err)
+    for row, attachment in stale:
+        typer.echo(f"  {inventory.delete_attachment_command(attachment.attachment_id)}"
+                   f"   # {row.name or row.id}, server {attachment.server_id}", err=err)
+    if not yes and not typer.confirm("Delete them?", err=True):
+        typer.echo("nothing deleted", err=err)
+        raise typer.Exit(1)
+    try:
+        inventory.delete_attachments(api, [attachment.attachment_id for _, attachment in stale])
+    except inventory.CloudError as error:
+        typer.echo(f"hubctl volumes --fix: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"deleted {len(stale)} attachment(s); run `hubctl volumes --stack {stack}` again to see the "
+               "volumes' new state", err=err)
+
+
 if __name__ == "__main__":
     app()
