@@ -1,5 +1,6 @@
 """What makes the cluster this cluster (DESIGN.md, Data that must outlive the cluster): its join tokens, k3s's
-certificate authorities and service-account key, and the Cinder volume that holds k3s's datastore.
+certificate authorities and service-account key, and the Cinder volume that holds k3s's datastore; and what makes
+the hub this hub to its database: the secrets the JupyterHub chart would otherwise generate in the cluster.
 
 All of it is generated here, not by k3s on the control plane's root disk, and all of it is protected: a replaced
 control plane, or a teardown of the servers, leaves it whole, and the next control plane resumes the same
@@ -23,6 +24,8 @@ from render import naming
 from render.cloud_init import K3S_CERTIFICATE_AUTHORITIES, K3S_SERVICE_ACCOUNT_KEY
 
 K3S_TOKEN_LENGTH = 48
+# The chart generates 64 hex characters for each of its secrets; so does this.
+HUB_SECRET_BYTES = 32
 # k3s's own CAs are valid for ten years; so are these. Renewing one is `k3s certificate rotate-ca`, by hand.
 CA_VALIDITY_HOURS = 10 * 365 * 24
 # The datastore (kine on SQLite), the CA copies and k3s's bundled manifests: a few hundred MiB on a busy hub.
@@ -47,6 +50,10 @@ class ClusterIdentity(pulumi.ComponentResource):
     client_ca_certificate: pulumi.Output[str]
     client_ca_key: pulumi.Output[str]
     state_volume_id: pulumi.Output[str]
+    # The JupyterHub chart's secrets (render/jupyterhub.Secrets: cookie_secret, proxy_token, crypt_key), 64 hex
+    # characters each. The chart would make them in the cluster's own Secret, so a rebuilt cluster would get new
+    # ones: users' cookies and the hub database's encrypted auth state from before would be worthless.
+    hub_secrets: pulumi.Output[dict[str, str]]
 
     def __init__(
         self, name: str, args: ClusterIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None
@@ -94,6 +101,10 @@ class ClusterIdentity(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
         )
         self.state_volume_id = state_volume.id
+        self.hub_secrets = pulumi.Output.secret(pulumi.Output.all(**{
+            secret: random.RandomBytes(f"{name}-{secret.replace('_', '-')}", length=HUB_SECRET_BYTES, opts=child).hex
+            for secret in ("cookie_secret", "proxy_token", "crypt_key")
+        }))
         self.register_outputs({"stateVolumeId": self.state_volume_id})
 
     @staticmethod

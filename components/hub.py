@@ -129,7 +129,7 @@ class Hub(pulumi.ComponentResource):
             ), child)
         jupyterhub = JupyterHub(f"{name}-jupyterhub", JupyterHubArgs(
             config=config, kubernetes_provider=provider, hub_namespace=namespace.name,
-            user_storage=user_storage, tls=tls, shared_data=shared_data,
+            user_storage=user_storage, tls=tls, hub_secrets=identity.hub_secrets, shared_data=shared_data,
         ), child)
         self.url = jupyterhub.url
         self.jupyterhub_release = jupyterhub.release_name

@@ -28,6 +28,8 @@ class JupyterHubArgs:
     hub_namespace: pulumi.Input[str]
     user_storage: UserStorage
     tls: Tls
+    # The chart's secrets, pinned in the cluster's identity (ClusterIdentity.hub_secrets).
+    hub_secrets: pulumi.Output[dict[str, str]]
     shared_data: Optional[SharedData] = None
 
     def __post_init__(self) -> None:
@@ -47,7 +49,10 @@ class JupyterHub(pulumi.ComponentResource):
             f"{name}-release", config, JUPYTERHUB_CHART, jupyterhub.JUPYTERHUB_REPOSITORY,
             name=jupyterhub.JUPYTERHUB_RELEASE,
             namespace=args.hub_namespace,
-            values=jupyterhub.values(config, jupyterhub.Secrets(auth=_auth_secret(config))),
+            values=jupyterhub.values(config, jupyterhub.Secrets(
+                auth=_auth_secret(config),
+                **{secret: args.hub_secrets[secret] for secret in ("cookie_secret", "proxy_token", "crypt_key")},
+            )),
             timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(
                 parent=self,

@@ -22,6 +22,7 @@ _COMPUTED: dict[str, dict[str, Any]] = {
     "openstack:blockstorage/volume:Volume": {"attachments": []},
     "openstack:identity/applicationCredential:ApplicationCredential": {"secret": SECRET_PLACEHOLDER},
     "random:index/randomPassword:RandomPassword": {"result": "[offline-random-password]"},
+    "random:index/randomBytes:RandomBytes": {"hex": "[offline-random-bytes]", "base64": "[offline-random-bytes]"},
     "tls:index/privateKey:PrivateKey": {
         "privateKeyPem": "[offline-private-key]",
         "privateKeyOpenssh": "[offline-private-key]",

@@ -46,6 +46,11 @@ class Secrets:
     """Secret values as the program holds them (Pulumi Outputs marked secret; placeholders in tests)."""
 
     auth: Any = None  # the OAuth client secret, or the dummy authenticator's shared password
+    # The chart's own secrets, pinned by the program (components/cluster_identity.py) so that a rebuilt cluster
+    # keeps them: the cookie secret, the proxy's auth token and the key of users' encrypted auth state.
+    cookie_secret: Any = None
+    proxy_token: Any = None
+    crypt_key: Any = None
 
 
 def _number(value: float) -> float | int:
@@ -86,8 +91,9 @@ def _authenticator_settings(config: HubConfig, secret: Any) -> dict[str, Any]:
     return settings
 
 
-def hub_config(config: HubConfig, secret: Any) -> dict[str, Any]:
-    """hub.config: traitlets settings by class (z2jh 4 rejects the chart-0.9 `auth:` key)."""
+def hub_config(config: HubConfig, secrets: Secrets) -> dict[str, Any]:
+    """hub.config: traitlets settings by class (z2jh 4 rejects the chart-0.9 `auth:` key), and the chart's secrets
+    where it reads them before it would generate its own (templates/hub/_helpers-passwords.tpl)."""
     auth = config.auth
     entry_point, authenticator_class = AUTHENTICATORS[type(auth)]
     who: dict[str, Any] = {"admin_users": list(auth.admin_users)}
@@ -95,11 +101,18 @@ def hub_config(config: HubConfig, secret: Any) -> dict[str, Any]:
         who["allowed_users"] = list(auth.allowed_users)
     if auth.allow_all:
         who["allow_all"] = True
-    return {
+    settings: dict[str, Any] = {
         "JupyterHub": {"authenticator_class": entry_point},
         "Authenticator": who,
-        authenticator_class: _authenticator_settings(config, secret),
+        authenticator_class: _authenticator_settings(config, secrets.auth),
     }
+    if secrets.cookie_secret is not None:
+        settings["JupyterHub"]["cookie_secret"] = secrets.cookie_secret
+    if secrets.proxy_token is not None:
+        settings["ConfigurableHTTPProxy"] = {"auth_token": secrets.proxy_token}
+    if secrets.crypt_key is not None:
+        settings["CryptKeeper"] = {"keys": [secrets.crypt_key]}
+    return settings
 
 
 def _cpu(cpu: CpuResources) -> dict[str, float | int]:
@@ -221,7 +234,7 @@ def ingress(config: HubConfig) -> dict[str, Any]:
 
 
 def values(config: HubConfig, secrets: Secrets = Secrets()) -> dict[str, Any]:
-    hub: dict[str, Any] = {"config": hub_config(config, secrets.auth), **placement.on_control_plane()}
+    hub: dict[str, Any] = {"config": hub_config(config, secrets), **placement.on_control_plane()}
     if config.shared_data and config.shared_data.read_only:
         hub["extraConfig"] = {"hubstack-shared-data": shared_data.ADMIN_WRITE_HOOK}
     culling = config.culling

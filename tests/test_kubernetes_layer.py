@@ -89,7 +89,8 @@ def test_applied_release_values_are_the_rendered_and_pass_the_chart_schemas(vari
     plan = _plan(variant)
     applied = _release(plan, "jupyterhub").revealed["values"]
     auth_secret = None if config.auth.type == "dummy" else SECRET_PLACEHOLDER  # no dummy password is set here
-    assert applied == jupyterhub.values(config, jupyterhub.Secrets(auth=auth_secret))
+    pinned = {secret: "[offline-random-bytes]" for secret in ("cookie_secret", "proxy_token", "crypt_key")}
+    assert applied == jupyterhub.values(config, jupyterhub.Secrets(auth=auth_secret, **pinned))
     assert chart_errors(Z2JH.name, applied) == []
     if isinstance(config.tls, LetsEncrypt):
         assert chart_errors(CERT_MANAGER.name, _release(plan, "cert-manager").revealed["values"]) == []
@@ -236,3 +237,22 @@ def test_growing_the_share_changes_no_kubernetes_object():
     for inputs in small:
         storage = inputs["spec"].get("capacity") or inputs["spec"]["resources"]["requests"]
         assert storage["storage"] == NFS_NOMINAL_CAPACITY
+
+
+def test_the_charts_secrets_are_pinned_in_the_clusters_identity():
+    """The chart would generate its cookie secret, proxy token and auth-state key in the cluster: a rebuilt cluster
+    would get new ones, and the restored hub database's encrypted auth state and users' cookies would be worthless.
+    They are generated once, kept (protected) with the cluster's identity, and given to the chart as secrets."""
+    plan = _plan(next(variant for variant in VARIANTS if variant.name == "prod"))
+    identity = next(resource for resource in plan.resources if resource.type == "hubstack:openstack:ClusterIdentity")
+    generated = [resource for resource in plan.by_type("random:index/randomBytes:RandomBytes")]
+    assert sorted(resource.name for resource in generated) == [
+        "hub-cluster-identity-cookie-secret", "hub-cluster-identity-crypt-key", "hub-cluster-identity-proxy-token"]
+    assert all(resource.parent == identity.urn and resource.protect and resource.inputs["length"] == 32
+               for resource in generated)
+    release = _release(plan, "jupyterhub")
+    config = release.revealed["values"]["hub"]["config"]
+    assert (config["JupyterHub"]["cookie_secret"], config["ConfigurableHTTPProxy"]["auth_token"],
+            config["CryptKeeper"]["keys"]) == ("[offline-random-bytes]", "[offline-random-bytes]",
+                                               ["[offline-random-bytes]"])
+    assert "[offline-random-bytes]" not in json.dumps(release.inputs)

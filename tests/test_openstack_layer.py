@@ -32,11 +32,12 @@ RECORD_SET = "openstack:dns/recordSet:RecordSet"
 COMMAND = "command:remote:Command"
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
 IDENTITY = "hubstack:openstack:ClusterIdentity"
 WORLD = {"0.0.0.0/0", "::/0"}
 # Values the shared mocks give generated secrets (hubctl/mocks.py): they must never reach plan.json.
-OFFLINE_FAKES = ("[offline-random-password]", "[offline-private-key]")
+OFFLINE_FAKES = ("[offline-random-password]", "[offline-private-key]", "[offline-random-bytes]")
 
 
 def _variant(name: str) -> HubConfig:
@@ -112,9 +113,9 @@ def test_resource_graph(name):
         PRIVATE_KEY, "tls:index/certRequest:CertRequest", "tls:index/locallySignedCert:LocallySignedCert",
     ]
     assert _child_types(plan, "hubstack:openstack:Cluster") == sorted(expected)
-    # Two tokens; five CAs, each with its key; the service-account key; the state volume.
+    # Two tokens; five CAs, each with its key; the service-account key; the state volume; the chart's three secrets.
     assert _child_types(plan, IDENTITY) == sorted(
-        [RANDOM_PASSWORD] * 2 + [SELF_SIGNED] * 5 + [PRIVATE_KEY] * 6 + [VOLUME])
+        [RANDOM_PASSWORD] * 2 + [SELF_SIGNED] * 5 + [PRIVATE_KEY] * 6 + [VOLUME] + [RANDOM_BYTES] * 3)
     volumes = plan.by_type("hubstack:openstack:SharedDataVolume")
     assert len(volumes) == (config.shared_data is not None)
     # Nothing of OpenStack outside the hub's components.
