@@ -41,7 +41,15 @@ class UserStorage(pulumi.ComponentResource):
         if isinstance(config.user_storage, CinderHomes):
             self.storage_class = config.user_storage.storage_class
             self.release_name = self._cinder_csi(name, args, on_cluster)
-            apply_object(f"{name}-storage-class", storage.storage_class(config.user_storage), on_cluster)
+            storage_class = apply_object(f"{name}-storage-class", storage.storage_class(config.user_storage),
+                                         on_cluster)
+            for volume in config.user_storage.adopt:
+                # Kept in the cluster when its entry goes from the config: by then a user's claim may be bound to
+                # it, and deleting a bound volume's object waits for the claim (pv-protection).
+                apply_object(f"{name}-adopted-{volume.volume_id}",
+                             storage.adopted_volume(volume, config.user_storage, args.hub_namespace),
+                             pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
+                                 depends_on=[storage_class], retain_on_delete=True)))
         else:
             self.homes_claim = storage.NFS_HOMES_CLAIM
             volume, claim = storage.nfs_homes_objects(args.hub_namespace)

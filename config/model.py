@@ -328,10 +328,61 @@ class SharedData(Model):
         return self
 
 
+_KUBE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _kube_name(value: str) -> str:
+    if not _KUBE_NAME.match(value):
+        raise ValueError(f"{value!r} is not a claim name: 1-63 characters of a-z, 0-9 and '-', such as claim-alice")
+    return value
+
+
+class AdoptedVolume(Model):
+    """A Cinder volume of the CSI driver from an earlier cluster (`hubctl volumes --adopt` lists them): the program
+    gives it a PersistentVolume pre-bound to the claim that held it, which KubeSpawner or the chart makes again."""
+
+    volume_id: str = Field(pattern=UUID_PATTERN, description="The Cinder volume's ID.")
+    claim: Annotated[str, AfterValidator(_kube_name)] = Field(
+        description="The claim it belonged to, as the CSI driver recorded it (csi.storage.k8s.io/pvc/name): "
+        "claim-<user> for a home, hub-db-dir for the hub database."
+    )
+    size_gb: int = Field(ge=1, description="The volume's size in GiB (Cinder's size).")
+    zone: Optional[str] = Field(
+        None, min_length=1, description="Its availability zone, where the cloud has several: pods that mount it are "
+        "scheduled there."
+    )
+
+
 class CinderHomes(Model):
     type: Literal["cinder"] = "cinder"
     capacity: KubeQuantity = Field("10Gi", description="Size of each user's Cinder volume, e.g. 10Gi.")
     storage_class: DnsName = Field("cinder-retain", description="Name of the storage class (reclaim: Retain).")
+    adopt: list[AdoptedVolume] = Field(
+        [], description="Volumes of an earlier cluster to serve again (homes, the hub database), each given back to "
+        "its claim. Written by `hubctl volumes --adopt`."
+    )
+
+    @model_validator(mode="after")
+    def _adopted_once_each(self) -> "CinderHomes":
+        for field, key in (("volume_id", "volumeId"), ("claim", "claim")):
+            seen: dict[str, int] = {}
+            for index, volume in enumerate(self.adopt):
+                value = getattr(volume, field)
+                if value in seen:
+                    raise RuleViolation(f"adopt[{index}].{key}", f"{value} is adopted already by adopt[{seen[value]}]; "
+                                        "each volume and each claim once")
+                seen[value] = index
+        # A home's claim asks for the homes' capacity: a smaller volume would never be bound to it.
+        capacity_gib = memory_bytes(self.capacity) / 1024**3
+        for index, volume in enumerate(self.adopt):
+            if volume.claim.startswith("claim-") and volume.size_gb < capacity_gib:
+                raise RuleViolation(
+                    f"adopt[{index}].sizeGb",
+                    f"{volume.size_gb} GiB is less than capacity {self.capacity}, which the user's claim asks for: "
+                    "it would never be bound; give the volume's real size, or extend it first "
+                    f"(openstack volume set --size {capacity_gib:g} {volume.volume_id})",
+                )
+        return self
 
 
 class NfsHomes(Model):

@@ -235,6 +235,10 @@ def ingress(config: HubConfig) -> dict[str, Any]:
 
 def values(config: HubConfig, secrets: Secrets = Secrets()) -> dict[str, Any]:
     hub: dict[str, Any] = {"config": hub_config(config, secrets), **placement.on_control_plane()}
+    if not config.homes_on_nfs:
+        # The hub database's claim names its class: it is a Cinder volume like the homes, and an adopted one
+        # (hub.userStorage.adopt) binds only to a claim of its class.
+        hub["db"] = {"pvc": {"storageClassName": config.user_storage.storage_class}}
     if config.shared_data and config.shared_data.read_only:
         hub["extraConfig"] = {"hubstack-shared-data": shared_data.ADMIN_WRITE_HOOK}
     culling = config.culling

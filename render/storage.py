@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from config import HubConfig
-from config.model import CinderHomes
+from config.model import AdoptedVolume, CinderHomes
 
 from . import kubernetes, placement
 
@@ -14,6 +14,13 @@ CINDER_CSI_RELEASE = "cinder-csi"
 CINDER_CSI_PROVISIONER = "cinder.csi.openstack.org"
 CLOUD_CONFIG_SECRET = "cinder-csi-cloud-config"
 CLOUD_CONFIG_FILE = "cloud.conf"
+
+# Volumes of an earlier cluster, given back to their claims (hub.userStorage.adopt).
+ADOPTED_VOLUME_PREFIX = "hubstack-adopted-"
+# The node label the CSI driver's node plugin sets from the server's availability zone.
+ZONE_TOPOLOGY_KEY = "topology.cinder.csi.openstack.org/zone"
+# The CSI driver formats volumes ext4 unless a storage class says otherwise; ours does not.
+CINDER_FS_TYPE = "ext4"
 
 # Homes on NFS: one claim over the whole export; each user's server mounts its own directory of it.
 NFS_HOMES_VOLUME = "hubstack-homes"
@@ -73,3 +80,29 @@ def storage_class(homes: CinderHomes) -> dict[str, Any]:
 def nfs_homes_objects(namespace: Any) -> list[dict[str, Any]]:
     """The PersistentVolume and claim of the NFS export that holds the homes (config.homes_on_nfs)."""
     return kubernetes.nfs_share_objects(NFS_HOMES_VOLUME, NFS_HOMES_CLAIM, namespace)
+
+
+def adopted_volume(volume: AdoptedVolume, homes: CinderHomes, namespace: Any) -> dict[str, Any]:
+    """A static PersistentVolume on the CSI driver for a volume of an earlier cluster, pre-bound to the claim that
+    held it: the claim KubeSpawner (a user's home) or the chart (the hub database) makes again binds to it, and
+    nothing else can. Not the claim itself: KubeSpawner and the chart own their claims."""
+    spec: dict[str, Any] = {
+        "capacity": {"storage": f"{volume.size_gb}Gi"},
+        "accessModes": ["ReadWriteOnce"],
+        # The volume outlives this object as it outlived the claim's first cluster.
+        "persistentVolumeReclaimPolicy": "Retain",
+        # The class the claim carries (homes: singleuser.storage.dynamic.storageClass; the hub database:
+        # hub.db.pvc.storageClassName), or the claim would not bind to it.
+        "storageClassName": homes.storage_class,
+        "claimRef": {"namespace": namespace, "name": volume.claim},
+        "csi": {"driver": CINDER_CSI_PROVISIONER, "volumeHandle": volume.volume_id, "fsType": CINDER_FS_TYPE},
+    }
+    if volume.zone:
+        spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": ZONE_TOPOLOGY_KEY, "operator": "In", "values": [volume.zone]}]}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": kubernetes.metadata(f"{ADOPTED_VOLUME_PREFIX}{volume.volume_id}"),
+        "spec": spec,
+    }

@@ -55,6 +55,7 @@ def _expected_kinds(config: HubConfig) -> list[tuple[str, str]]:
         kinds += [("PersistentVolume", "hubstack-homes"), ("PersistentVolumeClaim", "homes")]
     else:
         kinds += [("StorageClass", config.user_storage.storage_class), ("Secret", "cinder-csi-cloud-config")]
+        kinds += [("PersistentVolume", f"hubstack-adopted-{volume.volume_id}") for volume in config.user_storage.adopt]
     if config.shared_data:
         kinds += [("PersistentVolume", "hubstack-shared-data"), ("PersistentVolumeClaim", "shared-data")]
     if isinstance(config.tls, LetsEncrypt):
@@ -256,3 +257,31 @@ def test_the_charts_secrets_are_pinned_in_the_clusters_identity():
             config["CryptKeeper"]["keys"]) == ("[offline-random-bytes]", "[offline-random-bytes]",
                                                ["[offline-random-bytes]"])
     assert "[offline-random-bytes]" not in json.dumps(release.inputs)
+
+
+def test_adopted_volumes_are_pre_bound_to_their_claims_and_outlive_their_entries():
+    """Each volume of an earlier cluster gets a static PersistentVolume on the CSI driver, pre-bound to the claim
+    that held it, with the class that claim carries; the chart's hub database claim names that class; the release
+    waits for them (so its hub-db-dir claim binds to the old volume, not to a new one)."""
+    variant = next(variant for variant in VARIANTS if variant.name == "cinder-adopted-volumes")
+    config = variant.config()
+    plan = _plan(variant)
+    volumes = {resource.revealed["metadata"]["name"]: resource for resource in _kubernetes_resources(plan)
+               if resource.type == "kubernetes:core/v1:PersistentVolume" and resource.name.startswith(
+                   "hub-user-storage-adopted-")}
+    home, database = config.user_storage.adopt
+    assert set(volumes) == {f"hubstack-adopted-{home.volume_id}", f"hubstack-adopted-{database.volume_id}"}
+    spec = volumes[f"hubstack-adopted-{home.volume_id}"].revealed["spec"]
+    assert spec == {
+        "capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Retain",
+        "storageClassName": "cinder-retain", "claimRef": {"namespace": "jhub", "name": "claim-alice"},
+        "csi": {"driver": "cinder.csi.openstack.org", "volumeHandle": home.volume_id, "fsType": "ext4"},
+    }
+    zone = volumes[f"hubstack-adopted-{database.volume_id}"].revealed["spec"]["nodeAffinity"]
+    assert zone["required"]["nodeSelectorTerms"][0]["matchExpressions"] == [
+        {"key": "topology.cinder.csi.openstack.org/zone", "operator": "In", "values": ["nova"]}]
+    assert all(volume.retain_on_delete and not volume.protect for volume in volumes.values())
+    values = _release(plan, "jupyterhub").revealed["values"]
+    assert values["hub"]["db"]["pvc"]["storageClassName"] == values["singleuser"]["storage"]["dynamic"][
+        "storageClass"] == "cinder-retain"
+    assert {volume.urn for volume in volumes.values()} <= set(_release(plan, "jupyterhub").dependencies)

@@ -60,6 +60,10 @@ VARIANTS = [
     Variant("dummy-profiles", "dev", {"auth": DUMMY, "profiles": PROFILES}),
     Variant("github-shared-data-writable", "prod", {"sharedData.readOnly": False, "profiles": "~"}),
     Variant("nfs-homes-manual-tls", "prod", {"userStorage": {"type": "nfs"}, "tls": MANUAL_TLS}),
+    Variant("cinder-adopted-volumes", "prod", {"userStorage.adopt": [
+        {"volumeId": "0b0f8a52-2a4e-4b8e-9d1c-3f5a6b7c8d9e", "claim": "claim-alice", "sizeGb": 10},
+        {"volumeId": "5d2a1c3b-7e8f-4a9b-8c1d-2e3f4a5b6c7d", "claim": "hub-db-dir", "sizeGb": 1, "zone": "nova"},
+    ]}),
     Variant("dedicated-nfs-server", "dev", {"auth": GLOBUS, "sharedData": SHARED_DATA | {
         "server": "dedicated", "serverFlavor": "m3.small"}}),
     Variant("oidc-nfs-profiles", "prod", {"auth": OIDC, "userStorage": {"type": "nfs"}, "profiles": PROFILES}),
