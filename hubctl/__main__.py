@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import statistics
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from config import ConfigError, json_schema, load_stack_file, read_stack_file
+from config import ConfigError, HubConfig, json_schema, load_stack_file, read_stack_file
 
 from .plan import PROJECT_DIR, render_tree, run_program, write_plan
 from .reference import render_reference
@@ -166,6 +167,8 @@ def volumes(
     stack: str = typer.Option("dev", help="Stack whose Pulumi.<stack>.yaml names the hub."),
     config: Optional[Path] = typer.Option(None, help="Any Pulumi.<stack>.yaml, instead of --stack."),
     fix: bool = typer.Option(False, "--fix", help="Delete attachments whose server is gone (after asking)."),
+    adopt: bool = typer.Option(False, "--adopt", help="Add the homes and hub database of earlier clusters to "
+                               "hub.userStorage.adopt (pulumi config set), for the next `pulumi up` to serve."),
     yes: bool = typer.Option(False, "--yes", help="With --fix: do not ask."),
     json_output: bool = typer.Option(False, "--json", help="The inventory as JSON, for scripts."),
 ) -> None:
@@ -196,6 +199,8 @@ def volumes(
         typer.echo("\nthe same with the openstack CLI:")
         for command in inventory.equivalent_commands(hub_config.name):
             typer.echo(f"  {command}")
+    if adopt:
+        _adopt(stack, config, hub_config, rows)
     if not fix:
         return
     # Messages go to stderr under --json, so that stdout stays one JSON document.
@@ -219,6 +224,39 @@ def volumes(
         raise typer.Exit(1) from None
     typer.echo(f"deleted {len(stale)} attachment(s); run `hubctl volumes --stack {stack}` again to see the "
                "volumes' new state", err=err)
+
+
+def _adopt(stack: str, config_path: Optional[Path], hub_config: HubConfig, rows: list) -> None:
+    """Write the adoptable volumes into the stack's config with `pulumi config set`, printing each command."""
+    import shutil
+    import subprocess
+
+    from . import volumes as inventory
+
+    decided = inventory.adoptions(rows, hub_config)
+    entries = [adoption.entry for adoption in decided if adoption.entry is not None]
+    typer.echo(f"\n--adopt: {len(entries)} volume(s) to give back to their claims", err=True)
+    for adoption in decided:
+        if adoption.entry is None:
+            typer.echo(f"  not adopted: {adoption.claim}: {adoption.refused}", err=True)
+    if not entries:
+        return
+    start = len(hub_config.user_storage.adopt)
+    commands = inventory.config_set_commands(entries, start, stack)
+    project_dir = config_path.parent if config_path is not None else PROJECT_DIR
+    if shutil.which("pulumi") is None:
+        typer.echo("hubctl volumes --adopt: no `pulumi` on PATH; run these in the project's folder:", err=True)
+        for command in commands:
+            typer.echo("  " + shlex.join(command), err=True)
+        raise typer.Exit(1)
+    for command in commands:
+        typer.echo("  " + shlex.join(command), err=True)
+        result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True)
+        if result.returncode != 0:
+            typer.echo(f"hubctl volumes --adopt: {' '.join(command[:4])} failed: {result.stderr.strip()}", err=True)
+            raise typer.Exit(1)
+    typer.echo(f"--adopt: {len(entries)} volume(s) in {inventory.ADOPT_PATH}; `pulumi preview` shows their "
+               "PersistentVolumes, `pulumi up` makes them", err=True)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,8 @@ class VolumeRow:
     status: str
     size_gb: int
     claim: Optional[str] = None  # "<namespace>/<claim>" for a CSI volume
+    zone: str = ""  # Cinder's availability zone
+    created: str = ""  # Cinder's created_at
     user: Optional[str] = None
     user_note: Optional[str] = None  # how the user was told from the claim name
     attachments: list[Attachment] = field(default_factory=list)
@@ -223,6 +225,7 @@ def classify(volumes: Iterable[Mapping[str, Any]], servers: Mapping[str, str], c
             continue
         row = VolumeRow(id=volume["id"], name=volume.get("name") or "", role=role[0], claim=role[1],
                         status=volume.get("status") or "", size_gb=int(volume.get("size") or 0),
+                        zone=volume.get("availability_zone") or "", created=volume.get("created_at") or "",
                         attachments=_attachments(volume, listed, servers))
         if row.role == HOME:
             row.user, row.user_note = home_owner(row.claim.split("/", 1)[1], users)
@@ -251,6 +254,69 @@ def stale_attachments(rows: Iterable[VolumeRow]) -> list[tuple[VolumeRow, Attach
 def admin_requests(rows: Iterable[VolumeRow]) -> list[tuple[VolumeRow, Flag]]:
     """What only a cloud admin can do, with the command to send them."""
     return [(row, flag) for row in rows for flag in row.flags if flag.by == "admin"]
+
+
+# ------------------------------------------------------------------------------------------------- pure: adopt
+
+
+ADOPT_PATH = "hub.userStorage.adopt"
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What `--adopt` decides for one claim: the volume it adopts, or why none."""
+
+    claim: str
+    entry: Optional[dict[str, Any]]  # hub.userStorage.adopt's item, camelCase as in the stack file
+    refused: str = ""
+
+
+def adoptions(rows: Iterable[VolumeRow], config: HubConfig) -> list[Adoption]:
+    """The homes and the hub database of earlier clusters that the stack can give back to their claims: one volume
+    per claim, available (attached to no server), and not adopted yet. A claim with several such volumes (a hub
+    rebuilt without adoption made a new, empty one each time) is left to the admin, with the candidates."""
+    from config.model import CinderHomes
+
+    if not isinstance(config.user_storage, CinderHomes):
+        return []
+    adopted = {volume.volume_id for volume in config.user_storage.adopt}
+    taken = {volume.claim for volume in config.user_storage.adopt}
+    candidates: dict[str, list[VolumeRow]] = {}
+    for row in rows:
+        if row.role in (HOME, HUB_DATABASE) and row.id not in adopted:
+            candidates.setdefault(row.claim.split("/", 1)[1], []).append(row)
+    zones = {row.zone for rows_of_claim in candidates.values() for row in rows_of_claim} | {
+        config.cloud.availability_zone}
+    decided = []
+    for claim, found in sorted(candidates.items()):
+        if claim in taken:
+            decided.append(Adoption(claim, None, f"{ADOPT_PATH} gives {claim} a volume already"))
+            continue
+        available = [row for row in found if row.status == "available" and not row.attachments]
+        busy = [row for row in found if row not in available]
+        if len(available) > 1:
+            listed = ", ".join(f"{row.id} ({row.size_gb} GiB, created {row.created or '?'})" for row in available)
+            decided.append(Adoption(claim, None, f"{len(available)} volumes held {claim}: {listed}; adopt the one "
+                                                 f"to keep by hand (the commands below, with its values)"))
+        elif available:
+            row = available[0]
+            entry: dict[str, Any] = {"volumeId": row.id, "claim": claim, "sizeGb": row.size_gb}
+            # Pods follow a volume to its zone only where the hub's volumes and servers are not all in one.
+            if len(zones) > 1 and row.zone:
+                entry["zone"] = row.zone
+            decided.append(Adoption(claim, entry))
+        else:
+            decided.append(Adoption(claim, None, "; ".join(
+                f"{row.id} is {row.status}" + (f", attached to {row.attachments[0].describe()}"
+                                               if row.attachments else "") for row in busy)
+                + ": only a volume attached to no server can be adopted (hubctl volumes --fix, or detach it)"))
+    return decided
+
+
+def config_set_commands(entries: list[dict[str, Any]], start: int, stack: str) -> list[list[str]]:
+    """`pulumi config set --path` of each entry's fields, as items start, start + 1, ... of the adopt list."""
+    return [["pulumi", "config", "set", "--path", f"{ADOPT_PATH}[{index}].{key}", str(value), "--stack", stack]
+            for index, entry in enumerate(entries, start=start) for key, value in entry.items()]
 
 
 # ------------------------------------------------------------------------------------------------ pure: output
@@ -358,7 +424,8 @@ def read_cloud(api: Any) -> tuple[list[dict[str, Any]], dict[str, str], list[dic
 
     try:
         volumes = [{"id": volume.id, "name": volume.name, "status": volume.status, "size": volume.size,
-                    "metadata": dict(volume.metadata or {}), "attachments": list(volume.attachments or [])}
+                    "metadata": dict(volume.metadata or {}), "attachments": list(volume.attachments or []),
+                    "availability_zone": volume.availability_zone, "created_at": volume.created_at}
                    for volume in api.block_storage.volumes(details=True)]
         servers = {server.id: server.name for server in api.compute.servers(details=False)}
         try:

@@ -406,3 +406,110 @@ def test_an_os_cloud_no_clouds_yaml_defines_is_named(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("OS_CLOUD", "nosuch")
     with pytest.raises(inventory.CloudError, match="OS_CLOUD=nosuch, but no clouds.yaml defines it"):
         inventory.read_cloud(inventory.connect())
+
+
+# --------------------------------------------------------------------------------------------------- --adopt
+
+
+def _adoptions(volumes: list[dict[str, Any]] = VOLUMES, config=CONFIG) -> dict[str, inventory.Adoption]:
+    rows = inventory.classify(volumes, {**SERVERS, OTHER_PROJECT_SERVER: "lab-vm"}, config, ATTACHMENTS)
+    return {adoption.claim: adoption for adoption in inventory.adoptions(rows, config)}
+
+
+def test_adopt_takes_each_claims_one_available_volume_and_says_why_not_the_others():
+    decided = _adoptions()
+    jane = naming.home_claim_name("Jane.Doe@example.org")
+    adopted = {claim: adoption.entry for claim, adoption in decided.items() if adoption.entry}
+    assert adopted == {jane: {"volumeId": JANE, "claim": jane, "sizeGb": 10},
+                       "claim-someone": {"volumeId": STRANGER, "claim": "claim-someone", "sizeGb": 10}}
+    # Attached, reserved, detaching or broken: not adopted, each with its reason.
+    assert "is in-use, attached to dev-hub (" in decided["hub-db-dir"].refused
+    assert "is reserved" in decided["claim-old-2euser"].refused
+    assert "server gone" in decided["claim-hubadmin"].refused
+    assert "is error_deleting" in decided["claim-student1--gpu"].refused
+    assert all("only a volume attached to no server can be adopted" in decided[claim].refused
+               for claim in ("hub-db-dir", "claim-student1", "claim-old-2euser", "claim-hubadmin"))
+    # Volumes of another hub are never candidates, nor are the shared data and state volumes.
+    assert set(decided) == {"hub-db-dir", "claim-student1", jane, "claim-old-2euser", "claim-hubadmin",
+                            "claim-someone", "claim-x-1st-student---1a2b3c4d", "claim-student1--gpu",
+                            "claim-student2"}
+
+
+def test_adopt_leaves_a_claim_with_several_volumes_to_the_admin_and_skips_what_is_adopted():
+    twin = "11111111-0000-4000-8000-0000000000f1"
+    volumes = [*VOLUMES, csi(twin, HUB, "claim-someone", "available", size=20)]
+    refused = _adoptions(volumes)["claim-someone"]
+    assert refused.entry is None and refused.refused.startswith("2 volumes held claim-someone: ")
+    assert STRANGER in refused.refused and f"{twin} (20 GiB, created 2026-11-02T09:00:00.000000)" in refused.refused
+    data = stack_data("dev")
+    data["userStorage"]["adopt"] = [{"volumeId": twin, "claim": "claim-someone", "sizeGb": 20}]
+    config = parse(data, "Pulumi.dev.yaml", offline=True)
+    again = _adoptions(volumes, config)["claim-someone"]
+    assert again.entry is None and "gives claim-someone a volume already" in again.refused
+
+
+def test_adopt_names_the_zone_only_where_there_are_several():
+    elsewhere = copy.deepcopy(VOLUMES)
+    next(volume for volume in elsewhere if volume["id"] == JANE)["availability_zone"] = "zone-b"
+    entries = {claim: adoption.entry for claim, adoption in _adoptions(elsewhere).items() if adoption.entry}
+    assert entries[naming.home_claim_name("Jane.Doe@example.org")]["zone"] == "zone-b"
+    assert entries["claim-someone"]["zone"] == "nova"
+    assert all("zone" not in adoption.entry for adoption in _adoptions().values() if adoption.entry)
+
+
+def _pulumi_config_set(data: dict[str, Any], path: str, value: str) -> None:
+    """`pulumi config set --path` as the CLI does it: missing maps and list items made on the way, integers as
+    numbers."""
+    from config.errors import split_path
+
+    *parents, last = split_path(path)
+    node: Any = data
+    for step, following in zip(parents, [*parents[1:], last]):
+        empty: Any = [] if isinstance(following, int) else {}
+        if isinstance(step, int):
+            while len(node) <= step:
+                node.append(empty)
+            node = node[step]
+        else:
+            node = node.setdefault(step, empty)
+    if isinstance(last, int):
+        while len(node) <= last:
+            node.append(None)
+    node[last] = int(value) if value.isdigit() else value
+
+
+def test_cli_adopt_writes_what_the_program_serves(cloud: FakeApi, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """--adopt runs `pulumi config set --path` for each field; the stack config those commands make is what the
+    program reads: a PersistentVolume pre-bound to each adopted volume's claim."""
+    from hubctl.plan import run_program
+
+    calls = tmp_path / "calls.jsonl"
+    fake = tmp_path / "bin" / "pulumi"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/usr/bin/env python3\nimport json, sys\nopen("{calls}", "a").write(json.dumps(sys.argv[1:]) + "\\n")\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    result = run("--adopt")
+    assert result.exit_code == 0, result.output
+    recorded = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert {tuple(call[:4]) for call in recorded} == {("config", "set", "--path", call[3]) for call in recorded}
+    assert all(call[-2:] == ["--stack", "dev"] for call in recorded)
+    assert "pulumi config set --path 'hub.userStorage.adopt[0].volumeId' " in result.output
+    data = {"hub": stack_data("dev")}
+    for call in recorded:
+        _pulumi_config_set(data, call[3], call[4])
+    config = parse(data["hub"], "Pulumi.dev.yaml", offline=True)
+    assert {volume.volume_id for volume in config.user_storage.adopt} == {JANE, STRANGER}
+    plan = run_program(config, "dev")
+    bound = {resource.revealed["spec"]["csi"]["volumeHandle"]: resource.revealed["spec"]["claimRef"]["name"]
+             for resource in plan.by_type("kubernetes:core/v1:PersistentVolume")
+             if resource.revealed["metadata"]["name"].startswith("hubstack-adopted-")}
+    assert bound == {JANE: naming.home_claim_name("Jane.Doe@example.org"), STRANGER: "claim-someone"}
+
+
+def test_cli_adopt_without_pulumi_prints_the_commands(cloud: FakeApi, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = run("--adopt")
+    assert result.exit_code == 1
+    assert "no `pulumi` on PATH; run these in the project's folder:" in result.output
+    assert f"pulumi config set --path 'hub.userStorage.adopt[1].volumeId' " in result.output
