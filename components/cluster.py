@@ -299,7 +299,7 @@ class Cluster(pulumi.ComponentResource):
         )
 
 
-def serving_the_share(config: HubConfig, previous: Optional[str]) -> Optional[str]:
+def serving_the_share(config: HubConfig, previous: Optional[str]) -> str:
     """Where the share is served in this deployment: "control-plane", "dedicated", or "none" (no share, or no
     server holds it for now).
 
