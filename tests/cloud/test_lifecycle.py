@@ -464,7 +464,10 @@ def test_teardown_keeps_the_shared_data_and_the_cluster_state(lab: Lab):
         assert kept["protect"] is True
     identity = [resource["urn"].rsplit("::", 1)[1] for resource in resources
                 if resource.get("parent", "").endswith("::hub-cluster-identity")]
-    assert len(identity) == 14 and all(name.startswith("hub-cluster-identity-") for name in identity)
+    # Two tokens, five CAs and their keys, the service-account key, the state volume, the chart's three secrets.
+    assert len(identity) == 17 and all(name.startswith("hub-cluster-identity-") for name in identity)
+    assert {f"hub-cluster-identity-{secret}" for secret in ("cookie-secret", "proxy-token", "crypt-key")} <= set(
+        identity)
 
 
 def test_rebuild_attaches_the_same_volume(lab: Lab):
