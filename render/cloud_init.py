@@ -43,6 +43,8 @@ K3S_SERVER_SERVICE = "k3s.service"
 K3S_AGENT_SERVICE = "k3s-agent.service"
 K3S_DATA_DIR = "/var/lib/rancher/k3s"
 K3S_NODE_DIR = "/etc/rancher/node"
+# k3s's local-path provisioner keeps its volumes here (the hub database, when homes are on NFS).
+K3S_STORAGE_DIR = f"{K3S_DATA_DIR}/storage"
 INSTALL_K3S = "/usr/local/sbin/hubstack-install-k3s"
 MOUNT_VOLUME = "/usr/local/sbin/hubstack-mount-volume"
 GROW_FILESYSTEM = "/usr/local/sbin/hubstack-grow-filesystem"
@@ -298,7 +300,7 @@ def _k3s_state_files(state: ClusterState) -> list[dict[str, Any]]:
     drop_in = (
         "[Unit]\n"
         "# The cluster lives on the state volume (prepare-k3s-state): never start a new one on the root disk.\n"
-        f"RequiresMountsFor={K3S_DATA_DIR}/server {K3S_NODE_DIR}\n"
+        f"RequiresMountsFor={K3S_DATA_DIR}/server {K3S_NODE_DIR} {K3S_STORAGE_DIR}\n"
     )
     return [
         *_volume_scripts(),

@@ -259,7 +259,7 @@ def test_control_plane_keeps_its_cluster_on_the_state_volume(name: str):
     assert {path: entry["content"] for path, entry in staged.items()} == CA_FILES
     assert {(entry["permissions"], entry["owner"]) for entry in staged.values()} == {("0600", "root:root")}
     drop_in = files["/etc/systemd/system/k3s.service.d/hubstack-state.conf"]["content"]
-    assert "RequiresMountsFor=/var/lib/rancher/k3s/server /etc/rancher/node\n" in drop_in
+    assert "RequiresMountsFor=/var/lib/rancher/k3s/server /etc/rancher/node /var/lib/rancher/k3s/storage\n" in drop_in
     for script in ("mount-volume.sh", "prepare-k3s-state.sh"):
         path = "/usr/local/sbin/hubstack-" + script.removesuffix(".sh")
         assert files[path]["content"] == (SCRIPTS / script).read_text()
@@ -669,6 +669,7 @@ class StateHost:
         self.state = root / "var" / "lib" / "hubstack" / "k3s-state"
         self.server_dir = root / "var" / "lib" / "rancher" / "k3s" / "server"
         self.node_dir = root / "etc" / "rancher" / "node"
+        self.storage_dir = root / "var" / "lib" / "rancher" / "k3s" / "storage"
         self.ca_dir = root / "run" / "hubstack" / "k3s-ca"
         self.fstab = root / "etc" / "fstab"
         self.bin_dir = root / "bin"
@@ -693,6 +694,7 @@ class StateHost:
             HUBSTACK_K3S_STATE_PATH=str(self.state),
             HUBSTACK_K3S_SERVER_DIR=str(self.server_dir),
             HUBSTACK_K3S_NODE_DIR=str(self.node_dir),
+            HUBSTACK_K3S_STORAGE_DIR=str(self.storage_dir),
             HUBSTACK_FSTAB=str(self.fstab),
             HUBSTACK_DEVICE_WAIT_SECONDS="0",
         )
@@ -700,7 +702,7 @@ class StateHost:
                               capture_output=True, text=True, env=env, timeout=60)
 
     def unmount(self) -> None:
-        for path in (self.node_dir, self.server_dir, self.state):
+        for path in (self.storage_dir, self.node_dir, self.server_dir, self.state):
             while subprocess.run(["mountpoint", "-q", str(path)]).returncode == 0:
                 subprocess.run(["umount", str(path)], check=True)
 
@@ -737,12 +739,16 @@ def test_k3s_state_survives_a_new_control_plane(tmp_path: Path, state_host):
     assert {oct(path.stat().st_mode & 0o777) for path in tls.rglob("*.key")} == {"0o600"}
     assert not first.ca_dir.exists()  # the keys live on the volume only
     fstab = first.fstab.read_text()
-    for source, target in ((first.state / "server", first.server_dir), (first.state / "node", first.node_dir)):
+    for source, target in ((first.state / "server", first.server_dir), (first.state / "node", first.node_dir),
+                           (first.state / "storage", first.storage_dir)):
         assert f"{source} {target} none bind,nofail,x-systemd.requires-mounts-for={first.state} 0 0" in fstab
-    # What k3s writes goes onto the volume.
+    # What k3s writes goes onto the volume: the datastore, the node password, a local-path volume (the hub
+    # database of a hub whose homes are on NFS).
     (first.server_dir / "db").mkdir()
     (first.server_dir / "db" / "state.db").write_text("the datastore\n")
     (first.node_dir / "password").write_text("node password\n")
+    (first.storage_dir / "pvc-1234_jhub_hub-db-dir").mkdir()
+    (first.storage_dir / "pvc-1234_jhub_hub-db-dir" / "jupyterhub.sqlite").write_text("the hub database\n")
     assert (first.state / "server" / "db" / "state.db").read_text() == "the datastore\n"
 
     again = first.run()
@@ -763,6 +769,7 @@ def test_k3s_state_survives_a_new_control_plane(tmp_path: Path, state_host):
     assert "resuming" in resumed.stdout and "creating" not in resumed.stdout
     assert (second.server_dir / "db" / "state.db").read_text() == "the datastore\n"
     assert (second.node_dir / "password").read_text() == "node password\n"
+    assert (second.storage_dir / "pvc-1234_jhub_hub-db-dir" / "jupyterhub.sqlite").read_text() == "the hub database\n"
     assert (second.server_dir / "tls" / "server-ca.crt").read_text() == CA_FILES["server-ca.crt"]
 
 

@@ -8,8 +8,10 @@
 # 2. A volume without a cluster on it starts one: the CA certificates and keys the program generated (CA_DIR,
 #    written from the user data) go into its server/tls/, where k3s takes them instead of making its own. A volume
 #    with a cluster on it is resumed as it is, once its server CA is found to be the one the program knows.
-# 3. Bind-mounts the volume's server/ at k3s's server directory and its node/ at /etc/rancher/node (the node
-#    password, which the datastore checks when this node joins again), through fstab, so every boot does the same.
+# 3. Bind-mounts the volume's server/ at k3s's server directory, its node/ at /etc/rancher/node (the node
+#    password, which the datastore checks when this node joins again) and its storage/ at k3s's local storage (the
+#    local-path volumes of this node, such as the hub database of a hub whose homes are on NFS), through fstab, so
+#    every boot does the same.
 #    k3s.service RequiresMountsFor both (a drop-in in the user data): without the volume k3s does not start,
 #    rather than start a new, empty cluster on the root disk.
 # 4. Removes CA_DIR: the keys live on the volume from here on.
@@ -21,6 +23,7 @@
 #   HUBSTACK_K3S_STATE_PATH    where the volume is mounted (/var/lib/hubstack/k3s-state)
 #   HUBSTACK_K3S_SERVER_DIR    k3s's server directory (/var/lib/rancher/k3s/server)
 #   HUBSTACK_K3S_NODE_DIR      k3s's node identity (/etc/rancher/node)
+#   HUBSTACK_K3S_STORAGE_DIR   k3s's local-path storage (/var/lib/rancher/k3s/storage)
 set -euo pipefail
 
 log() { echo "prepare-k3s-state: $*"; }
@@ -36,6 +39,7 @@ mount_volume=${HUBSTACK_MOUNT_VOLUME:-/usr/local/sbin/hubstack-mount-volume}
 state=${HUBSTACK_K3S_STATE_PATH:-/var/lib/hubstack/k3s-state}
 server_dir=${HUBSTACK_K3S_SERVER_DIR:-/var/lib/rancher/k3s/server}
 node_dir=${HUBSTACK_K3S_NODE_DIR:-/etc/rancher/node}
+storage_dir=${HUBSTACK_K3S_STORAGE_DIR:-/var/lib/rancher/k3s/storage}
 
 # ------------------------------------------------------------------------------------------ 1. the volume
 "$mount_volume" "$volume_id" "$state" hubstack-k3s
@@ -58,10 +62,13 @@ else
   log "a new cluster: its CA certificates are on the state volume"
 fi
 install -d -m 0700 "$state/server" "$state/node"
+# The local-path provisioner's directory: world-traversable, as k3s makes it, for the pods' own uids.
+install -d -m 0711 "$state/storage"
 
 # ------------------------------------------------------------------------- 3. bind-mounted where k3s looks
 "$mount_volume" --bind "$state/server" "$server_dir"
 "$mount_volume" --bind "$state/node" "$node_dir"
+"$mount_volume" --bind "$state/storage" "$storage_dir"
 
 # --------------------------------------------------------------------------------------- 4. no second copy
 rm -rf "$ca_dir"
