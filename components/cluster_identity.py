@@ -22,6 +22,7 @@ import pulumi_tls as tls
 from config.model import Cloud
 from render import naming
 from render.cloud_init import K3S_CERTIFICATE_AUTHORITIES, K3S_SERVICE_ACCOUNT_KEY
+from render.jupyterhub import CHART_SECRETS
 
 K3S_TOKEN_LENGTH = 48
 # The chart generates 64 hex characters for each of its secrets; so does this.
@@ -50,8 +51,7 @@ class ClusterIdentity(pulumi.ComponentResource):
     client_ca_certificate: pulumi.Output[str]
     client_ca_key: pulumi.Output[str]
     state_volume_id: pulumi.Output[str]
-    # The JupyterHub chart's secrets (render/jupyterhub.Secrets: cookie_secret, proxy_token, crypt_key), 64 hex
-    # characters each. The chart would make them in the cluster's own Secret, so a rebuilt cluster would get new
+    # The JupyterHub chart's secrets (render/jupyterhub.CHART_SECRETS), 64 hex characters each. The chart would make them in the cluster's own Secret, so a rebuilt cluster would get new
     # ones: users' cookies and the hub database's encrypted auth state from before would be worthless.
     hub_secrets: pulumi.Output[dict[str, str]]
 
@@ -103,7 +103,7 @@ class ClusterIdentity(pulumi.ComponentResource):
         self.state_volume_id = state_volume.id
         self.hub_secrets = pulumi.Output.secret(pulumi.Output.all(**{
             secret: random.RandomBytes(f"{name}-{secret.replace('_', '-')}", length=HUB_SECRET_BYTES, opts=child).hex
-            for secret in ("cookie_secret", "proxy_token", "crypt_key")
+            for secret in CHART_SECRETS
         }))
         self.register_outputs({"stateVolumeId": self.state_volume_id})
 

@@ -51,7 +51,7 @@ class JupyterHub(pulumi.ComponentResource):
             namespace=args.hub_namespace,
             values=jupyterhub.values(config, jupyterhub.Secrets(
                 auth=_auth_secret(config),
-                **{secret: args.hub_secrets[secret] for secret in ("cookie_secret", "proxy_token", "crypt_key")},
+                **{secret: args.hub_secrets[secret] for secret in jupyterhub.CHART_SECRETS},
             )),
             timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(

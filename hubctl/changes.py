@@ -569,6 +569,8 @@ CHANGES = [
     Change("shared data grown (300 -> 500 GiB)", _set("sharedData.sizeGb", 500)),
     Change("shared data moved to a dedicated server", lambda hub: hub["sharedData"].update(
         server="dedicated", serverFlavor="m3.small")),
+    Change("a home of an earlier cluster adopted", _append("userStorage.adopt", {
+        "volumeId": "7e3b9c1d-2f4a-4b6c-8d9e-0a1b2c3d4e5f", "claim": "claim-student1", "sizeGb": 10})),
     Change("a profile added", _append("profiles", {
         "displayName": "Workshop", "description": "2 GB of memory; 1 vCPU",
         "cpu": {"guarantee": 0.5, "limit": 1}, "memory": {"guarantee": "2G", "limit": "2G"}})),

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Optional
 
 from config import HubConfig
+from config.model import CinderHomes
 from render import naming
 from render.kubernetes import HUB_NAMESPACE
 
@@ -275,8 +276,6 @@ def adoptions(rows: Iterable[VolumeRow], config: HubConfig) -> list[Adoption]:
     """The homes and the hub database of earlier clusters that the stack can give back to their claims: one volume
     per claim, available (attached to no server), and not adopted yet. A claim with several such volumes (a hub
     rebuilt without adoption made a new, empty one each time) is left to the admin, with the candidates."""
-    from config.model import CinderHomes
-
     if not isinstance(config.user_storage, CinderHomes):
         return []
     adopted = {volume.volume_id for volume in config.user_storage.adopt}

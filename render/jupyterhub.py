@@ -53,6 +53,10 @@ class Secrets:
     crypt_key: Any = None
 
 
+# The fields of Secrets that the program generates (components/cluster_identity.py).
+CHART_SECRETS = ("cookie_secret", "proxy_token", "crypt_key")
+
+
 def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 

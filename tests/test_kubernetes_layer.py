@@ -90,7 +90,7 @@ def test_applied_release_values_are_the_rendered_and_pass_the_chart_schemas(vari
     plan = _plan(variant)
     applied = _release(plan, "jupyterhub").revealed["values"]
     auth_secret = None if config.auth.type == "dummy" else SECRET_PLACEHOLDER  # no dummy password is set here
-    pinned = {secret: "[offline-random-bytes]" for secret in ("cookie_secret", "proxy_token", "crypt_key")}
+    pinned = {secret: "[offline-random-bytes]" for secret in jupyterhub.CHART_SECRETS}
     assert applied == jupyterhub.values(config, jupyterhub.Secrets(auth=auth_secret, **pinned))
     assert chart_errors(Z2JH.name, applied) == []
     if isinstance(config.tls, LetsEncrypt):
