@@ -165,14 +165,13 @@ class Cluster(pulumi.ComponentResource):
                 dial_error_limit=SSH_DIAL_ATTEMPTS,
             ),
             create=cloud_init.wait_for_cluster_command(),
-            # Each new control plane: what talks to the API waits until it answers again.
-            triggers=[control_plane.id],
+            # Each new control plane (and address): what talks to the API waits until it answers again.
+            triggers=waits_for(control_plane.id, association.id),
             # Only the command's own fixed messages reach stderr (never cloud-init's, which could quote the user
             # data): a cloud-init error that it waits past is shown in `pulumi up`.
             logging=command.remote.Logging.STDERR,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[control_plane, association],
                 # cloud-init installs k3s and may wait up to 15 minutes for the shared data volume to attach.
                 custom_timeouts=pulumi.CustomTimeouts(create=CLUSTER_WAIT_TIMEOUT),
             ),
@@ -297,6 +296,20 @@ class Cluster(pulumi.ComponentResource):
             stop_before_destroy=True,
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts),
         )
+
+
+def waits_for(*outputs: pulumi.Output[str]) -> pulumi.Output[list[str]]:
+    """The outputs' values, known once their resources are made, without those resources as dependencies.
+
+    What waits for the API server (and through it the Kubernetes provider and every object in the cluster) waits
+    for each new control plane by its ID, but does not depend on the servers in Pulumi's graph: the cluster's
+    objects live in the datastore on the state volume, not on a server. So `pulumi destroy --target <servers>
+    --target-dependents` (hubctl teardown) takes the servers alone, and leaves the Kubernetes layer in the stack
+    as it is left in the datastore; the next `pulumi up` boots servers that resume it and changes nothing there.
+    A whole `pulumi destroy` still deletes nothing through the API while servers go: objects are deleted with
+    their provider (kubernetes_objects.on_cluster)."""
+    joined = pulumi.Output.all(*outputs)
+    return pulumi.Output(set(), joined.future(), joined.is_known(), joined.is_secret())
 
 
 def serving_the_share(config: HubConfig, previous: Optional[str]) -> str:

@@ -10,7 +10,7 @@ import pulumi_kubernetes as kubernetes
 
 from render import kubernetes as manifests
 
-from .kubernetes_objects import apply_object
+from .kubernetes_objects import apply_object, on_cluster
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class HubNamespace(pulumi.ComponentResource):
         namespace = apply_object(
             f"{name}-namespace",
             manifests.namespace(manifests.HUB_NAMESPACE),
-            pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider),
+            on_cluster(self, args.kubernetes_provider),
         )
         self.name = namespace.metadata.apply(lambda metadata: metadata.name)
         self.register_outputs({"name": self.name})

@@ -13,6 +13,7 @@ from config.model import JUPYTERHUB_CHART, DummyAuth
 from render import jupyterhub
 
 from . import helm
+from .kubernetes_objects import on_cluster
 from .shared_data import SharedData
 from .tls import Tls
 from .user_storage import UserStorage
@@ -54,13 +55,11 @@ class JupyterHub(pulumi.ComponentResource):
                 **{secret: args.hub_secrets[secret] for secret in jupyterhub.CHART_SECRETS},
             )),
             timeout=RELEASE_TIMEOUT_SECONDS,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                provider=args.kubernetes_provider,
+            opts=pulumi.ResourceOptions.merge(on_cluster(self, args.kubernetes_provider), pulumi.ResourceOptions(
                 # Users' volumes need the storage class and driver, the ingress its issuer or Secret, the
                 # user pods the shared data claim: without them the first spawns fail.
                 depends_on=[part for part in (args.user_storage, args.tls, args.shared_data) if part is not None],
-            ),
+            )),
         )
         self.url = pulumi.Output.from_input(config.url)
         self.release_name = release.name

@@ -21,6 +21,16 @@ _TYPED: dict[tuple[str, str], type[pulumi.CustomResource]] = {
 }
 
 
+def on_cluster(parent: pulumi.Resource, provider: kubernetes.Provider) -> pulumi.ResourceOptions:
+    """Options of every resource that lives in the cluster: made through its provider, and deleted with it.
+
+    The objects live in k3s's datastore on the state volume, which outlives every server. The provider goes only
+    when the whole Kubernetes layer does (a `pulumi destroy`, or `hub.layers: openstack`): the objects are then
+    left to the datastore instead of being deleted one by one through an API whose servers are going away in the
+    same run. A teardown of the servers keeps the provider, so the objects stay in the stack too (cluster.py)."""
+    return pulumi.ResourceOptions(parent=parent, provider=provider, deleted_with=provider)
+
+
 def _argument(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 

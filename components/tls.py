@@ -16,7 +16,7 @@ from render import certificates
 from render import kubernetes as manifests
 
 from . import helm
-from .kubernetes_objects import apply_object
+from .kubernetes_objects import apply_object, on_cluster
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,13 @@ class Tls(pulumi.ComponentResource):
     def __init__(self, name: str, args: TlsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("hubstack:kubernetes:Tls", name, None, opts)
         tls = args.config.tls
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        in_cluster = on_cluster(self, args.kubernetes_provider)
         self.secret_name = self.cluster_issuer = None
         self.cert_manager_release_name = self.cert_manager_namespace = None
         if isinstance(tls, LetsEncrypt):
             self.secret_name = certificates.TLS_SECRET
             self.cluster_issuer = certificates.issuer_name(tls)
-            self._cert_manager(name, args, tls, on_cluster)
+            self._cert_manager(name, args, tls, in_cluster)
         elif isinstance(tls, ManualTls):
             # The config model refused a chain that is wrong or expired; one about to expire only warns.
             warning = expiry_warning(tls.certificate, datetime.now(timezone.utc))
@@ -53,7 +53,7 @@ class Tls(pulumi.ComponentResource):
             self.secret_name = certificates.TLS_SECRET
             key = pulumi.Output.secret(tls.key.get_secret_value())
             secret = certificates.tls_secret(args.hub_namespace, tls.certificate, key)
-            apply_object(f"{name}-secret", secret, on_cluster)
+            apply_object(f"{name}-secret", secret, in_cluster)
         self.register_outputs({
             "secretName": self.secret_name,
             "clusterIssuer": self.cluster_issuer,
@@ -61,22 +61,22 @@ class Tls(pulumi.ComponentResource):
             "certManagerNamespace": self.cert_manager_namespace,
         })
 
-    def _cert_manager(self, name: str, args: TlsArgs, tls: LetsEncrypt, on_cluster: pulumi.ResourceOptions) -> None:
+    def _cert_manager(self, name: str, args: TlsArgs, tls: LetsEncrypt, in_cluster: pulumi.ResourceOptions) -> None:
         namespace = apply_object(
-            f"{name}-cert-manager-namespace", manifests.namespace(manifests.CERT_MANAGER_NAMESPACE), on_cluster
+            f"{name}-cert-manager-namespace", manifests.namespace(manifests.CERT_MANAGER_NAMESPACE), in_cluster
         )
         release = helm.release(
             f"{name}-cert-manager", args.config, CERT_MANAGER_CHART, certificates.CERT_MANAGER_REPOSITORY,
             name=certificates.CERT_MANAGER_RELEASE,
             namespace=namespace.metadata.apply(lambda metadata: metadata.name),
             values=certificates.cert_manager_values(),
-            opts=on_cluster,
+            opts=in_cluster,
         )
         # The ClusterIssuer is a cert-manager CRD: it can only be created once the release installed the CRDs.
         apply_object(
             f"{name}-cluster-issuer",
             certificates.cluster_issuer(tls),
-            pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[release])),
+            pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[release])),
         )
         self.cert_manager_release_name = release.name
         self.cert_manager_namespace = release.namespace

@@ -15,7 +15,7 @@ from render import kubernetes as manifests
 from render import storage
 
 from . import helm
-from .kubernetes_objects import apply_object
+from .kubernetes_objects import apply_object, on_cluster
 
 
 @dataclass(frozen=True)
@@ -35,32 +35,32 @@ class UserStorage(pulumi.ComponentResource):
     def __init__(self, name: str, args: UserStorageArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("hubstack:kubernetes:UserStorage", name, None, opts)
         config = args.config
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        in_cluster = on_cluster(self, args.kubernetes_provider)
         self.storage_class = self.homes_claim = None
         self.release_name = None
         if isinstance(config.user_storage, CinderHomes):
             self.storage_class = config.user_storage.storage_class
-            self.release_name = self._cinder_csi(name, args, on_cluster)
+            self.release_name = self._cinder_csi(name, args, in_cluster)
             storage_class = apply_object(f"{name}-storage-class", storage.storage_class(config.user_storage),
-                                         on_cluster)
+                                         in_cluster)
             for volume in config.user_storage.adopt:
                 # Kept in the cluster when its entry goes from the config: by then a user's claim may be bound to
                 # it, and deleting a bound volume's object waits for the claim (pv-protection).
                 apply_object(f"{name}-adopted-{volume.volume_id}",
                              storage.adopted_volume(volume, config.user_storage, args.hub_namespace),
-                             pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
+                             pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(
                                  depends_on=[storage_class], retain_on_delete=True)))
         else:
             self.homes_claim = storage.NFS_HOMES_CLAIM
             volume, claim = storage.nfs_homes_objects(args.hub_namespace)
-            nfs_volume = apply_object(f"{name}-nfs-volume", volume, on_cluster)
+            nfs_volume = apply_object(f"{name}-nfs-volume", volume, in_cluster)
             apply_object(f"{name}-nfs-claim", claim, pulumi.ResourceOptions.merge(
-                on_cluster, pulumi.ResourceOptions(depends_on=[nfs_volume])))
+                in_cluster, pulumi.ResourceOptions(depends_on=[nfs_volume])))
         self.register_outputs({
             "storageClass": self.storage_class, "homesClaim": self.homes_claim, "releaseName": self.release_name,
         })
 
-    def _cinder_csi(self, name: str, args: UserStorageArgs, on_cluster: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    def _cinder_csi(self, name: str, args: UserStorageArgs, in_cluster: pulumi.ResourceOptions) -> pulumi.Output[str]:
         config = args.config
         # The driver's own identity: revocable in Keystone without touching the person who ran `pulumi up`.
         credential = openstack.identity.ApplicationCredential(
@@ -73,13 +73,13 @@ class UserStorage(pulumi.ComponentResource):
             lambda credential: storage.cloud_conf(config.cloud.auth_url, config.cloud.region, *credential)
         )
         cloud_config = apply_object(
-            f"{name}-cloud-config", storage.cloud_config_secret(pulumi.Output.secret(cloud_conf)), on_cluster
+            f"{name}-cloud-config", storage.cloud_config_secret(pulumi.Output.secret(cloud_conf)), in_cluster
         )
         release = helm.release(
             f"{name}-cinder-csi", config, CINDER_CSI_CHART, storage.CINDER_CSI_REPOSITORY,
             name=storage.CINDER_CSI_RELEASE,
             namespace=manifests.SYSTEM_NAMESPACE,
             values=storage.cinder_csi_values(config),
-            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[cloud_config])),
+            opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[cloud_config])),
         )
         return release.name

@@ -49,6 +49,7 @@ class PlannedResource:
     protect: bool
     retain_on_delete: bool
     delete_before_replace: bool
+    deleted_with: str  # the URN of the resource whose delete takes this one along ("" for none)
     additional_secret_outputs: list[str]
     provider: str
     dependencies: list[str]
@@ -65,6 +66,7 @@ class PlannedResource:
             "protect": self.protect,
             "retainOnDelete": self.retain_on_delete,
             "deleteBeforeReplace": self.delete_before_replace,
+            "deletedWith": self.deleted_with,
             "additionalSecretOutputs": self.additional_secret_outputs,
             "provider": self.provider,
             "dependencies": self.dependencies,
@@ -150,6 +152,7 @@ class _RecordingMonitor(MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
+                deleted_with=request.deletedWith,
                 additional_secret_outputs=sorted(request.additionalSecretOutputs),
                 provider=request.provider.rsplit("::", 1)[0],  # "<urn>::<id>" -> the provider's URN
                 dependencies=sorted(set(request.dependencies)),
