@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from config import ConfigError, HubConfig, json_schema, load_stack_file, read_stack_file
+from config.model import CinderHomes
 
 from .plan import PROJECT_DIR, render_tree, run_program, write_plan
 from .reference import render_reference
@@ -169,8 +170,11 @@ def volumes(
     fix: bool = typer.Option(False, "--fix", help="Delete attachments whose server is gone (after asking)."),
     adopt: bool = typer.Option(False, "--adopt", help="Add the homes and hub database of earlier clusters to "
                                "hub.userStorage.adopt (pulumi config set), for the next `pulumi up` to serve."),
-    yes: bool = typer.Option(False, "--yes", help="With --fix: do not ask."),
+    yes: bool = typer.Option(False, "--yes", help="With --fix or --delete-home: do not ask."),
     json_output: bool = typer.Option(False, "--json", help="The inventory as JSON, for scripts."),
+    delete_home: Optional[str] = typer.Option(None, "--delete-home", metavar="USER", help="Delete USER's home for "
+                                              "good: its claim and volume in the cluster, then the Cinder volume "
+                                              "(after asking; the user's server must be stopped)."),
 ) -> None:
     """Every Cinder volume of the hub (shared data, k3s state, hub database, users' homes) with status, size,
     attachment and owner; flags stuck states and attachments to servers that are gone. Credentials as the
@@ -199,6 +203,9 @@ def volumes(
         typer.echo("\nthe same with the openstack CLI:")
         for command in inventory.equivalent_commands(hub_config.name):
             typer.echo(f"  {command}")
+    if delete_home is not None:
+        _delete_home(stack, config, hub_config, rows, api, delete_home, yes)
+        return
     if adopt:
         _adopt(stack, config, hub_config, rows)
     if not fix:
@@ -224,6 +231,161 @@ def volumes(
         raise typer.Exit(1) from None
     typer.echo(f"deleted {len(stale)} attachment(s); run `hubctl volumes --stack {stack}` again to see the "
                "volumes' new state", err=err)
+
+
+def _pulumi(project_dir: Path, *args: str, capture: bool = False) -> "subprocess.CompletedProcess[str]":
+    """Run the admin's own `pulumi` (on PATH, with their backend and secrets) in the project's folder."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pulumi") is None:
+        typer.echo("hubctl: no `pulumi` on PATH (https://www.pulumi.com/docs/install/)", err=True)
+        raise typer.Exit(2)
+    result = subprocess.run(["pulumi", *args], cwd=project_dir, text=True, capture_output=capture)
+    if result.returncode != 0:
+        said = (result.stderr or "").strip() if capture else "see its output above"
+        typer.echo(f"hubctl: `{shlex.join(['pulumi', *args[:3]])} …` failed: {said}", err=True)
+        raise typer.Exit(1)
+    return result
+
+
+@app.command()
+def teardown(
+    stack: str = typer.Option("dev", help="Stack to tear down."),
+    config: Optional[Path] = typer.Option(None, help="Any Pulumi.<stack>.yaml, instead of --stack."),
+    everything: bool = typer.Option(False, "--all", help="The hub for good: also delete the shared data, the "
+                                    "cluster's state, the hub database and every user's home (asks for the hub's "
+                                    "name)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask (pulumi destroy --yes)."),
+    confirm: Optional[str] = typer.Option(None, "--confirm", help="With --all --yes: the hub's name, typed back."),
+) -> None:
+    """Delete the cluster's servers and keep everything else: the network, the floating IP, the cluster's identity,
+    its Kubernetes objects and every volume. The next `pulumi up` boots new servers that resume the cluster, and
+    every user finds their home. Reads the stack's state with `pulumi stack export`, prints what goes and what
+    stays and the exact `pulumi destroy` it runs."""
+    from . import teardown as plan
+
+    stack, hub_config = _load(stack, config)
+    project_dir = config.parent if config is not None else PROJECT_DIR
+    state = json.loads(_pulumi(project_dir, "stack", "export", "--stack", stack, capture=True).stdout)
+    resources = state.get("deployment", {}).get("resources") or []
+    if everything:
+        _teardown_all(stack, hub_config, project_dir, resources, yes, confirm)
+        return
+    decided = plan.plan_teardown(resources)
+    if decided.empty:
+        typer.echo(f"nothing to tear down: the stack {stack} holds no server (`pulumi up --stack {stack}` builds "
+                   "them)")
+        return
+    typer.echo(f"teardown of the hub {hub_config.name} (stack {stack}):")
+    typer.echo("\n".join(plan.describe(resources, decided)))
+    command = plan.destroy_command(stack, decided, yes=yes)
+    typer.echo(f"\nruns (in {project_dir}):\n  {shlex.join(command)}\n")
+    _pulumi(project_dir, *command[1:])
+    typer.echo(f"\ntorn down; `pulumi up --stack {stack}` brings the cluster back with every user's home")
+
+
+def _teardown_all(stack: str, hub_config: HubConfig, project_dir: Path, resources: list, yes: bool,
+                  confirm: Optional[str]) -> None:
+    from . import teardown as plan
+    from . import volumes as inventory
+
+    try:
+        api = inventory.connect()
+        found, servers, attachments = inventory.read_cloud(api)
+    except inventory.CloudError as error:
+        typer.echo(f"hubctl teardown --all: {error}", err=True)
+        raise typer.Exit(1) from None
+    rows = inventory.classify(found, servers, hub_config, attachments)
+    volumes = {row.id: (row.name, row.size_gb, row.role) for row in rows}
+    for volume_id, name, size in plan.stack_volumes(resources):
+        volumes.setdefault(volume_id, (name, size, "the stack's"))
+    commands = [["pulumi", "state", "unprotect", "--all", "--yes", "--stack", stack],
+                ["pulumi", "destroy", "--stack", stack, "--yes"]]
+    typer.echo(f"deleting the hub {hub_config.name} (stack {stack}) for good:")
+    typer.echo(f"  - every resource of the stack ({len(resources)})")
+    for volume_id, (name, size, role) in sorted(volumes.items(), key=lambda item: (item[1][0] or "", item[0])):
+        typer.echo(f"  - volume {name or volume_id}, {size} GB ({role}; id {volume_id})")
+    typer.echo("runs:")
+    for command in commands:
+        typer.echo(f"  {shlex.join(command)}")
+    typer.echo(f"  openstack volume delete {' '.join(sorted(volumes))}" if volumes else "  (no volume to delete)")
+    if yes:
+        typed = confirm
+        if typed is None:
+            typer.echo("hubctl teardown --all --yes: give the hub's name with --confirm", err=True)
+            raise typer.Exit(2)
+    else:
+        typed = typer.prompt(f"Type the hub's name ({hub_config.name}) to delete it and all its data")
+    if typed != hub_config.name:
+        typer.echo(f"{typed!r} is not {hub_config.name!r}: nothing deleted", err=True)
+        raise typer.Exit(1)
+    for command in commands:
+        _pulumi(project_dir, *command[1:])
+    left = inventory.delete_volumes(api, sorted(volumes))
+    for problem in left:
+        typer.echo(f"not deleted: {problem}", err=True)
+    if left:
+        raise typer.Exit(1)
+    for address in plan.kept_floating_ips(resources):
+        typer.echo(f"kept, as floatingIp.keepOnTeardown says: floating IP {address} (`openstack floating ip delete "
+                   f"{address}` releases it)")
+    typer.echo(f"the hub {hub_config.name} is gone; `pulumi stack rm --stack {stack}` removes its empty stack")
+
+
+def _delete_home(stack: str, config_path: Optional[Path], hub_config: HubConfig, rows: list, api, user: str,
+                 yes: bool) -> None:
+    """One user's home, for good: the claim and its PersistentVolume in the cluster first (else KubeSpawner would
+    find a claim bound to a volume that is gone, and the user could not start a server), then the Cinder volume."""
+    from render import naming
+    from render.cloud_init import NFS_EXPORT_PATH
+
+    from . import volumes as inventory
+    from .cluster_api import Cluster, ClusterError
+
+    if not isinstance(hub_config.user_storage, CinderHomes):
+        typer.echo(f"homes are on the NFS share: {user}'s home is the folder {NFS_EXPORT_PATH}/home/"
+                   f"{naming.safe_slug(user)} on the server that serves it; with {user}'s server stopped, remove it "
+                   "there (`sudo rm -rf` over SSH)", err=True)
+        raise typer.Exit(1)
+    homes = inventory.homes_of(rows, user)
+    if not homes:
+        typer.echo(f"no home of {user!r} among the hub's volumes (the table above lists whose each is)", err=True)
+        raise typer.Exit(1)
+    refusals = inventory.home_deletion_refusals(homes, hub_config)
+    for refusal in refusals:
+        typer.echo(f"not deleted: {refusal}", err=True)
+    if refusals:
+        raise typer.Exit(1)
+    project_dir = config_path.parent if config_path is not None else PROJECT_DIR
+    outputs = json.loads(_pulumi(project_dir, "stack", "output", "--json", "--show-secrets", "--stack", stack,
+                                 capture=True).stdout or "{}")
+    typer.echo(f"\ndeletes {user}'s home for good:")
+    for row in homes:
+        typer.echo(f"  - claim {row.claim} and its PersistentVolume (cluster), volume {row.id}, {row.size_gb} GB")
+    if "kubeconfig" not in outputs:
+        typer.echo("  (the stack deploys no Kubernetes layer: claims in your own cluster are yours to delete)")
+    if not yes and not typer.confirm("Delete it?", err=True):
+        typer.echo("nothing deleted", err=True)
+        raise typer.Exit(1)
+    try:
+        if "kubeconfig" in outputs:
+            with Cluster(outputs["kubeconfig"]) as cluster:
+                for row in homes:
+                    namespace, claim = row.claim.split("/", 1)
+                    volume_name = cluster.claim_volume(namespace, claim)
+                    cluster.delete_claim(namespace, claim)
+                    if volume_name:
+                        cluster.delete_volume(volume_name)
+    except ClusterError as error:
+        typer.echo(f"hubctl volumes --delete-home: {error}; nothing deleted in Cinder", err=True)
+        raise typer.Exit(1) from None
+    left = inventory.delete_volumes(api, [row.id for row in homes])
+    for problem in left:
+        typer.echo(f"not deleted: {problem}", err=True)
+    if left:
+        raise typer.Exit(1)
+    typer.echo(f"deleted {user}'s home; their next server starts with an empty one")
 
 
 def _adopt(stack: str, config_path: Optional[Path], hub_config: HubConfig, rows: list) -> None:

@@ -312,6 +312,27 @@ def adoptions(rows: Iterable[VolumeRow], config: HubConfig) -> list[Adoption]:
     return decided
 
 
+def homes_of(rows: Iterable[VolumeRow], user: str) -> list[VolumeRow]:
+    """The Cinder volumes that hold `user`'s home (a user with named servers has one per server)."""
+    return [row for row in rows if row.role == HOME and row.user == user]
+
+
+def home_deletion_refusals(homes: Iterable[VolumeRow], config: HubConfig) -> list[str]:
+    """Why a user's home cannot be deleted now, one line each; none when it can."""
+    adopted = {volume.volume_id: index for index, volume in enumerate(config.user_storage.adopt)} if isinstance(
+        config.user_storage, CinderHomes) else {}
+    refusals = []
+    for row in homes:
+        if row.attachments or row.status != "available":
+            where = f", attached to {row.attachments[0].describe()}" if row.attachments else ""
+            refusals.append(f"{row.id} ({row.claim}) is {row.status}{where}: stop {row.user}'s server first (the "
+                            "hub's admin page), then run this again")
+        if row.id in adopted:
+            refusals.append(f"{row.id} is {ADOPT_PATH}[{adopted[row.id]}]: remove that entry (`pulumi config rm "
+                            f"--path '{ADOPT_PATH}[{adopted[row.id]}]'`) and run `pulumi up` first")
+    return refusals
+
+
 def config_set_commands(entries: list[dict[str, Any]], start: int, stack: str) -> list[list[str]]:
     """`pulumi config set --path` of each entry's fields, as items start, start + 1, ... of the adopt list."""
     return [["pulumi", "config", "set", "--path", f"{ADOPT_PATH}[{index}].{key}", str(value), "--stack", stack]
@@ -454,3 +475,30 @@ def delete_attachments(api: Any, attachment_ids: Iterable[str]) -> None:
             api.block_storage.delete_attachment(attachment_id, ignore_missing=False)
         except _api_errors() as error:
             raise _cloud_error(error, f"deleting attachment {attachment_id}") from None
+
+
+def delete_volumes(api: Any, volume_ids: Iterable[str], timeout: float = 600) -> list[str]:
+    """Delete volumes once they are no longer attached (their servers were just deleted); the IDs not deleted,
+    each with why."""
+    import time
+
+    from openstack import exceptions as sdk
+
+    left = []
+    for volume_id in volume_ids:
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                volume = api.block_storage.get_volume(volume_id)
+                if volume.status in ("available", "error"):
+                    api.block_storage.delete_volume(volume_id, ignore_missing=True)
+                    break
+                if time.monotonic() > deadline:
+                    left.append(f"{volume_id}: still {volume.status} after {timeout:.0f} s")
+                    break
+                time.sleep(2)
+        except sdk.NotFoundException:
+            continue  # already gone
+        except _api_errors() as error:
+            left.append(str(_cloud_error(error, f"deleting volume {volume_id}")))
+    return left

@@ -24,6 +24,7 @@ from hubctl import volumes as inventory
 from render import naming
 
 from .conftest import stack_data
+from .fake_kubernetes import FakeKubernetes
 
 HUB = "dev-hub"
 CONTROL_PLANE = "6f1c0a34-8d4e-4c57-9a3b-1d2e3f405060"
@@ -266,6 +267,7 @@ class FakeApi:
     def __init__(self, volumes: list[dict], servers: dict[str, str], attachments: list[dict] | None,
                  findable: dict[str, str] | None = None) -> None:
         self.deleted: list[str] = []
+        self.deleted_volumes: list[str] = []
         self.block_storage = self
         self.compute = self
         self._volumes, self._servers, self._attachments = volumes, servers, attachments
@@ -289,6 +291,13 @@ class FakeApi:
 
     def delete_attachment(self, attachment_id: str, ignore_missing: bool = True):
         self.deleted.append(attachment_id)
+
+    def get_volume(self, volume_id: str):
+        (raw,) = [raw for raw in self._volumes if raw["id"] == volume_id]
+        return SdkVolume.existing(**copy.deepcopy(raw))
+
+    def delete_volume(self, volume_id: str, ignore_missing: bool = True):
+        self.deleted_volumes.append(volume_id)
 
 
 def test_read_cloud_gives_classify_the_apis_data():
@@ -513,3 +522,69 @@ def test_cli_adopt_without_pulumi_prints_the_commands(cloud: FakeApi, monkeypatc
     assert result.exit_code == 1
     assert "no `pulumi` on PATH; run these in the project's folder:" in result.output
     assert f"pulumi config set --path 'hub.userStorage.adopt[1].volumeId' " in result.output
+
+
+def _stack_outputs(tmp_path, monkeypatch: pytest.MonkeyPatch, outputs: dict) -> None:
+    """A `pulumi` on PATH whose `stack output` gives `outputs`."""
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    (tmp_path / "pulumi").write_text(f'#!/bin/sh\n[ "$1 $2" = "stack output" ] && cat {tmp_path / "outputs.json"}\n')
+    (tmp_path / "pulumi").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+
+
+def test_cli_delete_home_deletes_the_claim_then_its_volume_then_the_cinder_volume(
+        cloud: FakeApi, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    # The dev stack names neither user: each is told from the claim's name, as the table shows.
+    api = FakeKubernetes({"jhub/claim-someone": "pvc-someone", "jhub/claim-student1": "pvc-student1"})
+    try:
+        _stack_outputs(tmp_path, monkeypatch, {"kubeconfig": api.kubeconfig()})
+        refused = run("--delete-home", "student1", "--yes")
+        assert refused.exit_code == 1
+        assert f"not deleted: {STUDENT} (jhub/claim-student1) is in-use, attached to" in refused.output
+        assert "stop student1's server first" in refused.output
+        assert api.requests == [] and cloud.deleted_volumes == []
+
+        result = run("--delete-home", "someone", answer="y\n")
+        assert result.exit_code == 0, result.output
+        claim = "/api/v1/namespaces/jhub/persistentvolumeclaims/claim-someone"
+        assert api.requests == [f"GET {claim}", f"DELETE {claim}", f"GET {claim}",
+                                "DELETE /api/v1/persistentvolumes/pvc-someone",
+                                "GET /api/v1/persistentvolumes/pvc-someone"]
+        assert cloud.deleted_volumes == [STRANGER]
+    finally:
+        api.shutdown()
+
+
+def test_cli_delete_home_with_the_cluster_down_deletes_nothing(cloud: FakeApi, tmp_path,
+                                                                monkeypatch: pytest.MonkeyPatch):
+    api = FakeKubernetes({})
+    kubeconfig = api.kubeconfig()
+    api.shutdown()
+    api.server_close()
+    _stack_outputs(tmp_path, monkeypatch, {"kubeconfig": kubeconfig})
+    result = run("--delete-home", "someone", "--yes")
+    assert result.exit_code == 1
+    assert "cannot reach the cluster's API" in result.output and "nothing deleted in Cinder" in result.output
+    assert cloud.deleted_volumes == []
+
+
+def test_cli_delete_home_of_nobody_and_on_nfs(cloud: FakeApi, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    _stack_outputs(tmp_path, monkeypatch, {})
+    result = run("--delete-home", "nobody", "--yes")
+    assert result.exit_code == 1 and "no home of 'nobody' among the hub's volumes" in result.output
+    nfs = tmp_path / "Pulumi.nfs.yaml"
+    nfs.write_text(json.dumps({"config": {"hubstack:hub": {**stack_data("prod"), "userStorage": {"type": "nfs"}}}}))
+    result = CliRunner().invoke(cli.app, ["volumes", "--config", str(nfs), "--delete-home", "someone", "--yes"])
+    assert result.exit_code == 1
+    assert "homes are on the NFS share: someone's home is the folder /export/shared/home/someone" in result.output
+    assert cloud.deleted_volumes == []
+
+
+def test_an_adopted_home_is_not_deleted_behind_the_programs_back():
+    rows = rows_by_id()
+    config = parse({**stack_data("dev"), "userStorage": {"type": "cinder", "adopt": [
+        {"volumeId": JANE, "claim": naming.home_claim_name("Jane.Doe@example.org"), "sizeGb": 10}]}},
+        offline=True, plaintext_secrets=True)
+    (refusal,) = inventory.home_deletion_refusals([rows[JANE]], config)
+    assert refusal.startswith(f"{JANE} is hub.userStorage.adopt[0]: remove that entry")
+    assert inventory.home_deletion_refusals([rows[STRANGER]], config) == []

@@ -9,6 +9,8 @@ asserts what the APIs hold afterwards, read as the project's member with opensta
 from __future__ import annotations
 
 import ipaddress
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -17,7 +19,7 @@ import pytest
 from config.model import DEFAULT_K3S_VERSION
 from hubctl.engine import Workspace
 
-from ..conftest import set_path, stack_data
+from ..conftest import PROJECT_DIR, set_path, stack_data
 from .api import Inventory, connect, inventory, purge, settled
 from .conftest import Stopwatch, cloud_dir
 
@@ -449,15 +451,41 @@ def test_renaming_the_hub_renames_it_and_keeps_the_data(lab: Lab):
 # ------------------------------------------------------------------------------------------------- teardown
 
 
-def test_teardown_keeps_the_shared_data_and_the_cluster_state(lab: Lab):
-    lab.destroy("the teardown that keeps the data", "--exclude-protected")
+def _hubctl_teardown(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
+    """`hubctl teardown` as an admin runs it: the workspace's stack file and pulumi, the cloud's credentials."""
+    detaches = lab.detach_requests()
+    with lab.stopwatch(f"hubctl teardown {' '.join(args)}"):
+        result = subprocess.run(
+            [sys.executable, "-m", "hubctl", "teardown", "--config", str(lab.workspace.stack_file), *args],
+            cwd=PROJECT_DIR, env=lab.workspace.env, capture_output=True, text=True, timeout=1200)
+    assert lab.detach_requests() == detaches, "the shared data volume was detached from a running server"
+    return result
+
+
+def test_teardown_deletes_the_servers_and_keeps_everything_else(lab: Lab):
+    before = lab.now()
+    boot_volumes = {_boot_volume(before, server).id for server in before.servers.values()}
+    result = _hubctl_teardown(lab, "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # It printed the command it ran, one --target per server, found in the stack's state.
+    (command,) = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("pulumi destroy")]
+    assert command.count("--target ") == 2 and command.endswith("--target-dependents --yes")
     found = lab.now()
-    volume = _shared_data_volume(found)
-    assert found.everything() == {"volumes": sorted([f"{HUB}-shared-data {lab.shared_data_volume_id}",
-                                                     f"{HUB}-k3s-state {lab.state_volume_id}"])}
-    assert (volume.status, volume.size) == ("available", SHARED_DATA_GB + 1)
-    assert _state_volume(found).status == "available"
-    # The stack still holds them, protected, for the next `pulumi up`, with the rest of the cluster's identity.
+    expected = before.everything()
+    del expected["servers"]
+    expected["volumes"] = [entry for entry in expected["volumes"] if entry.split()[-1] not in boot_volumes]
+    # The network, ports (with their addresses), router, floating IP, security groups, key pair and both volumes.
+    assert found.everything() == expected
+    kept_ids = {port.id for port in found.ports} | {ip.id for ip in found.floating_ips} | {
+        network.id for network in found.networks} | {router.id for router in found.routers} | {
+        group.id for group in found.security_groups.values()}
+    assert {key: kept_id for key, kept_id in lab.identity.items() if kept_id not in kept_ids} == {
+        key: kept_id for key, kept_id in lab.identity.items()
+        if key.endswith(("server", "boot volume", "data volume", "state volume")) or key.startswith("server ")}
+    for volume in (_shared_data_volume(found), _state_volume(found)):
+        assert volume.status == "available"
+    assert _shared_data_volume(found).size == SHARED_DATA_GB + 1
+    # The stack still holds them, protected, with the rest of the cluster's identity.
     resources = lab.workspace.deployment()["deployment"]["resources"]
     for volume_id in (lab.shared_data_volume_id, lab.state_volume_id):
         (kept,) = [resource for resource in resources if resource.get("id") == volume_id]
@@ -468,9 +496,10 @@ def test_teardown_keeps_the_shared_data_and_the_cluster_state(lab: Lab):
     assert len(identity) == 17 and all(name.startswith("hub-cluster-identity-") for name in identity)
     assert {f"hub-cluster-identity-{secret}" for secret in ("cookie-secret", "proxy-token", "crypt-key")} <= set(
         identity)
+    assert not [resource for resource in resources if resource["type"] == "openstack:compute/instance:Instance"]
 
 
-def test_rebuild_attaches_the_same_volume(lab: Lab):
+def test_rebuild_boots_new_servers_on_the_same_ports_and_volumes(lab: Lab):
     lab.up("the rebuild after the teardown")
     found = lab.now()
     assert lab.workspace.outputs()["sharedDataVolumeId"] == lab.shared_data_volume_id
@@ -479,15 +508,22 @@ def test_rebuild_attaches_the_same_volume(lab: Lab):
         assert (volume.id, volume.status) == (volume_id, "in-use")
         assert _attached_to(volume) == [found.servers[HUB].id]
     assert set(found.servers) == {HUB, f"{HUB}-worker-1"}
+    assert _server_port(found, found.servers[HUB]).id == lab.identity["control plane port"]
+    (address,) = found.floating_ips
+    assert (address.id, address.port_id) == (lab.identity["floating IP"], lab.identity["control plane port"])
+    assert lab.preview_ops("after the rebuild: nothing left to do") == {}
 
 
 def test_full_teardown_leaves_nothing_of_the_hub(lab: Lab):
-    # The README's full teardown: Pulumi deletes everything but the data and the cluster's state; those go by hand,
-    # on purpose.
-    lab.destroy("everything but the data", "--exclude-protected")
-    with lab.stopwatch("delete the two volumes (Cinder API), pulumi stack rm --force"):
-        lab.api.block_storage.delete_volume(lab.shared_data_volume_id)
-        lab.api.block_storage.delete_volume(lab.state_volume_id)
-        lab.workspace.pulumi("stack", "rm", "--force", "--yes", "--non-interactive", lab.workspace.stack)
+    refused = _hubctl_teardown(lab, "--all", "--yes", "--confirm", "not-the-hub")
+    assert refused.returncode == 1 and "'not-the-hub' is not 'lab-hub': nothing deleted" in refused.stderr
+    assert set(lab.now().servers) == {HUB, f"{HUB}-worker-1"}
+
+    result = _hubctl_teardown(lab, "--all", "--yes", "--confirm", HUB)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for volume_id in (lab.shared_data_volume_id, lab.state_volume_id):
+        assert volume_id in result.stdout  # named, with its size, before anything went
     left = settled(lambda: inventory(lab.api).everything(), lambda left: not left, "an empty project")
     assert left == {}
+    assert not [resource for resource in lab.workspace.deployment()["deployment"].get("resources") or []
+                if resource["type"] != "pulumi:pulumi:Stack"]

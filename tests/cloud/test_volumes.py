@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,6 +27,7 @@ import yaml
 from render import naming
 
 from ..conftest import PROJECT_DIR
+from ..fake_kubernetes import FakeKubernetes
 from .api import SETTLE_SECONDS, connect, settled
 from .test_lifecycle import lab_hub
 
@@ -114,8 +116,11 @@ def stack_file(local_cloud: dict[str, Any], tmp_path_factory: pytest.TempPathFac
     return path
 
 
-def hubctl_volumes(cloud: dict[str, Any], stack_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def hubctl_volumes(cloud: dict[str, Any], stack_file: Path, *args: str,
+                   path: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OS_CLOUD": cloud["cloud"], "OS_CLIENT_CONFIG_FILE": cloud["cloudsYaml"]}
+    if path:
+        env["PATH"] = f"{path}:{env['PATH']}"
     return subprocess.run([sys.executable, "-m", "hubctl", "volumes", "--config", str(stack_file), *args],
                           cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300)
 
@@ -207,3 +212,40 @@ def test_inventory_and_fix_on_a_real_cinder(project: Project, stack_file: Path, 
     # --fix never tries what only an admin may do.
     assert after[ids["stuck deleting"]]["status"] == "error_deleting"
     assert list(api.block_storage.attachments(volume_id=ids["home hubadmin"])) == []
+
+
+def test_deleting_a_users_home_deletes_its_claim_and_volume_in_the_cluster_then_in_cinder(
+        project: Project, stack_file: Path, local_cloud: dict[str, Any], tmp_path: Path):
+    dora = project.csi_volume("home dora", HUB, naming.home_claim_name("dora"))
+    erin = project.csi_volume("home erin", HUB, naming.home_claim_name("erin"))
+    project.settle_all()
+    # A home whose server runs: attached, as the CSI driver's attach leaves it (through Cinder's attachments API).
+    attachment = project.api.block_storage.create_attachment(erin.id, instance=str(uuid.uuid4()),
+                                                             connector=CONNECTOR, attach_mode="rw")
+    project.api.block_storage.complete_attachment(attachment)
+    settled(lambda: project.status("home erin"), lambda v: v.status == "in-use", "erin's home in use")
+    api = FakeKubernetes({f"{NAMESPACE}/claim-dora": dora.name, f"{NAMESPACE}/claim-erin": erin.name})
+    kubeconfig = api.kubeconfig()
+    # The stack's pulumi, as far as this command reads it: its outputs, the kubeconfig among them.
+    (tmp_path / "outputs.json").write_text(json.dumps({"kubeconfig": kubeconfig}))
+    (tmp_path / "pulumi").write_text(f'#!/bin/sh\n[ "$1 $2" = "stack output" ] && cat {tmp_path / "outputs.json"}\n')
+    (tmp_path / "pulumi").chmod(0o755)
+    try:
+        refused = hubctl_volumes(local_cloud, stack_file, "--delete-home", "erin", "--yes", path=str(tmp_path))
+        assert refused.returncode == 1
+        assert f"not deleted: {erin.id} ({NAMESPACE}/claim-erin) is in-use, attached to" in refused.stderr
+        assert "stop erin's server first" in refused.stderr
+        assert api.requests == [] and project.status("home erin").status == "in-use"
+
+        deleted = hubctl_volumes(local_cloud, stack_file, "--delete-home", "dora", "--yes", path=str(tmp_path))
+        assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+        claim, volume = f"/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims/claim-dora", \
+            f"/api/v1/persistentvolumes/{dora.name}"
+        # The claim first (KubeSpawner must not find it bound to a volume that is gone), then its volume.
+        assert api.requests == [f"GET {claim}", f"DELETE {claim}", f"GET {claim}", f"DELETE {volume}",
+                                f"GET {volume}"]
+        assert api.claims == {f"{NAMESPACE}/claim-erin": erin.name}
+        settled(lambda: project.api.block_storage.find_volume(dora.id), lambda found: found is None,
+                "dora's home deleted in Cinder")
+    finally:
+        api.shutdown()
