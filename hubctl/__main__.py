@@ -8,7 +8,7 @@ import shlex
 import statistics
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -163,6 +163,19 @@ def changes(
     typer.echo(f"wrote {out}: {len(outcomes)} changes in {time.perf_counter() - started:.1f} s")
 
 
+def _read_volumes(hub_config: HubConfig, command: str) -> tuple[Any, list]:
+    """The cloud connection and the hub's volumes, classified; a cloud error ends the command in one line."""
+    from . import volumes as inventory
+
+    try:
+        api = inventory.connect()
+        found, servers, attachments = inventory.read_cloud(api)
+    except inventory.CloudError as error:
+        typer.echo(f"{command}: {error}", err=True)
+        raise typer.Exit(1) from None
+    return api, inventory.classify(found, servers, hub_config, attachments)
+
+
 @app.command()
 def volumes(
     stack: str = typer.Option("dev", help="Stack whose Pulumi.<stack>.yaml names the hub."),
@@ -182,13 +195,7 @@ def volumes(
     from . import volumes as inventory
 
     stack, hub_config = _load(stack, config)
-    try:
-        api = inventory.connect()
-        volumes_found, servers, attachments = inventory.read_cloud(api)
-    except inventory.CloudError as error:
-        typer.echo(f"hubctl volumes: {error}", err=True)
-        raise typer.Exit(1) from None
-    rows = inventory.classify(volumes_found, servers, hub_config, attachments)
+    api, rows = _read_volumes(hub_config, "hubctl volumes")
     stale = inventory.stale_attachments(rows)
     if json_output:
         typer.echo(json.dumps({
@@ -290,13 +297,7 @@ def _teardown_all(stack: str, hub_config: HubConfig, project_dir: Path, resource
     from . import teardown as plan
     from . import volumes as inventory
 
-    try:
-        api = inventory.connect()
-        found, servers, attachments = inventory.read_cloud(api)
-    except inventory.CloudError as error:
-        typer.echo(f"hubctl teardown --all: {error}", err=True)
-        raise typer.Exit(1) from None
-    rows = inventory.classify(found, servers, hub_config, attachments)
+    api, rows = _read_volumes(hub_config, "hubctl teardown --all")
     volumes = {row.id: (row.name, row.size_gb, row.role) for row in rows}
     for volume_id, name, size in plan.stack_volumes(resources):
         volumes.setdefault(volume_id, (name, size, "the stack's"))

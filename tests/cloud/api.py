@@ -14,6 +14,12 @@ POLL_SECONDS = 0.5
 SETTLE_SECONDS = 120
 
 
+def csi_metadata(cluster: str, claim: str, pv: str, namespace: str = "jhub") -> dict[str, str]:
+    """The metadata the Cinder CSI driver sets on a volume it makes for a claim (hubctl/volumes.py says where)."""
+    return {"cinder.csi.openstack.org/cluster": cluster, "csi.storage.k8s.io/pvc/name": claim,
+            "csi.storage.k8s.io/pvc/namespace": namespace, "csi.storage.k8s.io/pv/name": pv}
+
+
 def connect(cloud: dict[str, Any], which: str = "cloud") -> Connection:
     """A connection as the project's member (`cloud`) or the cloud's admin (`adminCloud`)."""
     config = openstack.config.OpenStackConfig(config_files=[cloud["cloudsYaml"]])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -20,7 +21,7 @@ from config.model import DEFAULT_K3S_VERSION
 from hubctl.engine import Workspace
 
 from ..conftest import PROJECT_DIR, set_path, stack_data
-from .api import Inventory, connect, inventory, purge, settled
+from .api import Inventory, connect, csi_metadata, inventory, purge, settled
 from .conftest import Stopwatch, cloud_dir
 
 HUB = "lab-hub"
@@ -77,6 +78,8 @@ class Lab:
     identity: dict[str, str] = field(default_factory=dict)
     shared_data_volume_id: str = ""
     state_volume_id: str = ""
+    # Claim -> volume ID of the homes made as the Cinder CSI driver makes them.
+    homes: dict[str, str] = field(default_factory=dict)
 
     def detach_requests(self) -> int:
         """Requests so far to detach the shared data volume from a running server (Nova's API log): a detach under
@@ -463,10 +466,22 @@ def _hubctl_teardown(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_teardown_deletes_the_servers_and_keeps_everything_else(lab: Lab):
+    # Two users' homes and the hub database, as the Cinder CSI driver makes them (no cluster runs here).
+    for claim in ("claim-student1", "claim-student2", "hub-db-dir"):
+        pv = f"pvc-{uuid.uuid5(uuid.NAMESPACE_URL, claim)}"
+        lab.homes[claim] = lab.api.block_storage.create_volume(
+            name=pv, size=1, metadata=csi_metadata(HUB, claim, pv),
+            availability_zone=lab.hub["cloud"]["availabilityZone"]).id
     before = lab.now()
     boot_volumes = {_boot_volume(before, server).id for server in before.servers.values()}
     result = _hubctl_teardown(lab, "--yes")
     assert result.returncode == 0, result.stdout + result.stderr
+    (build := PROJECT_DIR / "build" / "cloud").mkdir(parents=True, exist_ok=True)
+    (build / "hubctl-teardown.txt").write_text(result.stdout)
+    assert f"  - volume {HUB}-shared-data, {SHARED_DATA_GB + 1} GB (id {lab.shared_data_volume_id})" in result.stdout
+    cluster = lab.hub["cluster"]
+    assert f"  - server {HUB}-worker-1 ({cluster['workerFlavor']}, its {cluster['rootDiskGb']} GB boot volume)" in (
+        result.stdout)
     # It printed the command it ran, one --target per server, found in the stack's state.
     (command,) = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("pulumi destroy")]
     assert command.count("--target ") == 2 and command.endswith("--target-dependents --yes")
@@ -512,6 +527,9 @@ def test_rebuild_boots_new_servers_on_the_same_ports_and_volumes(lab: Lab):
     (address,) = found.floating_ips
     assert (address.id, address.port_id) == (lab.identity["floating IP"], lab.identity["control plane port"])
     assert lab.preview_ops("after the rebuild: nothing left to do") == {}
+    # The homes and the hub database: untouched, waiting for the resumed cluster's claims.
+    homes = {volume.id: volume.status for volume in found.volumes if volume.id in lab.homes.values()}
+    assert homes == {volume_id: "available" for volume_id in lab.homes.values()}
 
 
 def test_full_teardown_leaves_nothing_of_the_hub(lab: Lab):
@@ -521,8 +539,10 @@ def test_full_teardown_leaves_nothing_of_the_hub(lab: Lab):
 
     result = _hubctl_teardown(lab, "--all", "--yes", "--confirm", HUB)
     assert result.returncode == 0, result.stdout + result.stderr
-    for volume_id in (lab.shared_data_volume_id, lab.state_volume_id):
-        assert volume_id in result.stdout  # named, with its size, before anything went
+    (PROJECT_DIR / "build" / "cloud" / "hubctl-teardown-all.txt").write_text(result.stdout)
+    # Each named, with its size, before anything went: the stack's two and the homes and hub database.
+    for volume_id in (lab.shared_data_volume_id, lab.state_volume_id, *lab.homes.values()):
+        assert volume_id in result.stdout
     left = settled(lambda: inventory(lab.api).everything(), lambda left: not left, "an empty project")
     assert left == {}
     assert not [resource for resource in lab.workspace.deployment()["deployment"].get("resources") or []

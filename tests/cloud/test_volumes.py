@@ -28,7 +28,7 @@ from render import naming
 
 from ..conftest import PROJECT_DIR
 from ..fake_kubernetes import FakeKubernetes
-from .api import SETTLE_SECONDS, connect, settled
+from .api import SETTLE_SECONDS, connect, csi_metadata, settled
 from .test_lifecycle import lab_hub
 
 HUB = "inventory-hub"
@@ -37,11 +37,6 @@ NAMESPACE = "jhub"
 # What a host's os-brick sends as connector when it attaches; the fake backend only records it.
 CONNECTOR = {"host": "inventory-test-node", "initiator": "iqn.2026-12.test.hubstack:inventory-test-node",
              "ip": "127.0.0.1", "platform": "x86_64", "os_type": "linux", "multipath": False}
-
-
-def _csi_metadata(cluster: str, claim: str, pv: str) -> dict[str, str]:
-    return {"cinder.csi.openstack.org/cluster": cluster, "csi.storage.k8s.io/pvc/name": claim,
-            "csi.storage.k8s.io/pvc/namespace": NAMESPACE, "csi.storage.k8s.io/pv/name": pv}
 
 
 class Project:
@@ -64,7 +59,7 @@ class Project:
     def csi_volume(self, role: str, cluster: str, claim: str) -> Any:
         # The driver names the volume after the PV the provisioner asked for ("pvc-<claim UID>").
         pv = f"pvc-{len(self.volumes):08d}-0000-4000-8000-{role.encode().hex()[:12]:0<12}"
-        return self.volume(role, pv, metadata=_csi_metadata(cluster, claim, pv))
+        return self.volume(role, pv, metadata=csi_metadata(cluster, claim, pv))
 
     def settle_all(self) -> None:
         for role, made in self.volumes.items():
