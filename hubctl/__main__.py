@@ -163,6 +163,70 @@ def changes(
     typer.echo(f"wrote {out}: {len(outcomes)} changes in {time.perf_counter() - started:.1f} s")
 
 
+@app.command()
+def diff(
+    base: str = typer.Argument(..., help="The base: a git ref, or a folder of plans (<folder>/<stack>/plan.json)."),
+    head: str = typer.Argument("HEAD", help="The head: a git ref, or a folder of plans."),
+    stacks: Optional[list[str]] = typer.Option(None, "--stack", help="A stack to compare (repeat; default: every "
+                                               "stack on either side)."),
+    out: Optional[Path] = typer.Option(None, help="Also write the Markdown to this file."),
+) -> None:
+    """What each hub would become from BASE to HEAD, as Markdown for a pull request: resources created, updated,
+    replaced and deleted, the Helm values and cloud-init that change, warnings for data and identity at stake, and
+    what each stack uses of the project's quota."""
+    import tempfile
+
+    from . import diff as compare
+
+    table_path = PROJECT_DIR / "docs" / "changes.md"
+    table = compare.read_change_table(table_path.read_text()) if table_path.is_file() else {}
+    with tempfile.TemporaryDirectory(prefix="hubctl-diff-") as tmp:
+        sides: dict[str, tuple[Optional[Path], Path]] = {}
+        worktrees = []
+        try:
+            for label, ref in (("base", base), ("head", head)):
+                folder = Path(ref)
+                if folder.is_dir() and any(folder.glob("*/plan.json")):
+                    sides[label] = (None, folder)
+                else:
+                    worktrees.append(compare.worktree(PROJECT_DIR, ref, Path(tmp) / label))
+                    sides[label] = (worktrees[-1], Path(tmp) / "plans" / label)
+            names = stacks or sorted({name for project, plans in sides.values() for name in (
+                compare.stacks_at(project) if project else [path.parent.name for path in plans.glob("*/plan.json")])})
+            diffs = [_diff_stack(compare, stack, sides, table) for stack in names]
+        except compare.PlanFailed as error:
+            typer.echo(f"hubctl diff: {error}", err=True)
+            raise typer.Exit(2) from None
+        finally:
+            for where in worktrees:
+                compare.remove_worktree(PROJECT_DIR, where)
+    markdown = compare.render(diffs, base, head)
+    if out is not None:
+        out.write_text(markdown)
+    typer.echo(markdown, nl=False)
+
+
+def _diff_stack(compare, stack: str, sides: dict, table: dict):
+    """One stack compared: each side planned in its worktree (or read from its plan folder)."""
+    folders, flavors, errors = [], [], []
+    for project, plans in (sides["base"], sides["head"]):
+        folder: Optional[Path] = plans / stack
+        stack_file = project / f"Pulumi.{stack}.yaml" if project else None
+        if project is not None:
+            error = compare.plan_stack(project, stack, folder) if stack_file.is_file() else None
+            if error:
+                errors.append(error)
+            if error or not stack_file.is_file():
+                folder = None
+        elif not (folder / "plan.json").is_file():
+            folder = None
+        folders.append(folder)
+        flavors.append(compare.flavors_of(stack_file))
+    result = compare.compare(stack, *folders, table, *flavors)
+    result.error = "\n".join(errors)
+    return result
+
+
 def _read_volumes(hub_config: HubConfig, command: str) -> tuple[Any, list]:
     """The cloud connection and the hub's volumes, classified; a cloud error ends the command in one line."""
     from . import volumes as inventory
