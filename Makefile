@@ -13,6 +13,10 @@ PYTEST_ARGS ?=
 SYSTEM_PACKAGES ?= cloud-init shellcheck e2fsprogs util-linux fdisk mount openssl iptables
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
+# actionlint (GitHub workflows' linter, with shellcheck for their scripts), built from the Go module proxy
+ACTIONLINT_VERSION ?= v1.7.12
+ACTIONLINT := $(HOME)/.cache/hubstack-tools/actionlint-$(ACTIONLINT_VERSION)/actionlint
+
 .PHONY: setup system-deps upstream plan check test bench docs clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -36,6 +40,9 @@ upstream: setup
 	@GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download \
 	  github.com/cert-manager/cert-manager@$$($(PY) -c 'from config.model import DEFAULT_CERT_MANAGER_CHART as v; print(v)')
 
+$(ACTIONLINT):
+	GOBIN=$(dir $@) GOFLAGS=-mod=mod GOTOOLCHAIN=local go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
 ## Offline plan of a stack (no cloud, no credentials): make plan [STACK=dev | CONFIG=path/Pulumi.<stack>.yaml] [OUT=dir]
 plan: setup
 	$(PY) -m hubctl plan --stack $(STACK) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
@@ -45,8 +52,8 @@ check: setup
 	$(PY) -m hubctl check --stack $(STACK) $(if $(CONFIG),--config $(CONFIG))
 
 ## All tests. pytest's exit code 5 means it collected no test: say so, and fail.
-test: setup system-deps upstream
-	@$(PY) -m pytest -q $(PYTEST_ARGS); status=$$?; \
+test: setup system-deps upstream $(ACTIONLINT)
+	@ACTIONLINT=$(ACTIONLINT) $(PY) -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; fi; exit $$status
 
 ## Wall time of the offline plan of dev and prod (median of 5 runs each)

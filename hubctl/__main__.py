@@ -169,6 +169,8 @@ def diff(
     head: str = typer.Argument("HEAD", help="The head: a git ref, or a folder of plans."),
     stacks: Optional[list[str]] = typer.Option(None, "--stack", help="A stack to compare (repeat; default: every "
                                                "stack on either side)."),
+    touched: bool = typer.Option(False, "--touched", help="Only the stacks whose file BASE..HEAD changes; every "
+                                 "stack when it changes anything else but documentation (git refs only)."),
     out: Optional[Path] = typer.Option(None, help="Also write the Markdown to this file."),
 ) -> None:
     """What each hub would become from BASE to HEAD, as Markdown for a pull request: resources created, updated,
@@ -193,6 +195,8 @@ def diff(
                     sides[label] = (worktrees[-1], Path(tmp) / "plans" / label)
             names = stacks or sorted({name for project, plans in sides.values() for name in (
                 compare.stacks_at(project) if project else [path.parent.name for path in plans.glob("*/plan.json")])})
+            if touched:
+                names = compare.touched_stacks(compare.changed_files(PROJECT_DIR, base, head), names)
             diffs = [_diff_stack(compare, stack, sides, table) for stack in names]
         except compare.PlanFailed as error:
             typer.echo(f"hubctl diff: {error}", err=True)

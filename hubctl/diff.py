@@ -27,6 +27,8 @@ KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 # Kinds whose replacement or deletion loses users' data or a binding to it.
 DATA_TYPES = {VOLUME, "kubernetes:core/v1:PersistentVolume", "kubernetes:core/v1:PersistentVolumeClaim"}
 OPS = ("create", "update", "replace", "update or replace", "delete")
+# A pull request comment holds 65536 characters: each text diff is cut after this many lines.
+MAX_DIFF_LINES = 150
 
 
 # -------------------------------------------------------------------------------------------- the change table
@@ -193,8 +195,17 @@ def _release_files(plan: Optional[Mapping[str, Any]]) -> dict[str, str]:
 
 
 def _text_diffs(base: dict[str, str], head: dict[str, str]) -> dict[str, str]:
-    return {key: diff for key in sorted(base.keys() | head.keys())
-            if (diff := _unified(base.get(key, ""), head.get(key, ""), key))}
+    """key -> unified diff of its text; a new key whose text another key already has (a new worker) is said so."""
+    diffs = {}
+    for key in sorted(base.keys() | head.keys()):
+        twins = [other for other in sorted(head) if other != key and other in base and head[other] == head.get(key)]
+        if key not in base and twins:
+            diffs[key] = f"(new: the same as {twins[0]})"
+        elif diff := _unified(base.get(key, ""), head.get(key, ""), key):
+            lines = diff.splitlines(keepends=True)
+            cut = f"… {len(lines) - MAX_DIFF_LINES} more lines (`hubctl diff` prints them all)\n"
+            diffs[key] = "".join(lines[:MAX_DIFF_LINES]) + (cut if len(lines) > MAX_DIFF_LINES else "")
+    return diffs
 
 
 def compare(stack: str, base_dir: Optional[Path], head_dir: Optional[Path], table: Mapping[tuple[str, str], set[str]],
@@ -228,7 +239,7 @@ def _uses_line(before: Mapping[str, float], after: Mapping[str, float]) -> str:
     for key in after or before:
         old, new = before.get(key), after.get(key)
         if old is None or new is None or old == new:
-            parts.append(f"{_number(new if new is not None else old)} {key}")
+            parts.append(f"{key} {_number(new if new is not None else old)}")
         else:
             parts.append(f"{key} {_number(old)} → **{_number(new)}**")
     return ", ".join(parts)
@@ -261,6 +272,9 @@ def render(diffs: list[StackDiff], base: str, head: str) -> str:
             lines.append("")
         for title, texts in (("Helm values", diff.values), ("cloud-init", diff.cloud_init)):
             for name, text in texts.items():
+                if not text.startswith("---"):
+                    lines += [f"{title}: {name} {text}", ""]
+                    continue
                 lines += [f"<details><summary>{title}: {name}</summary>", "", "```diff", text.rstrip(), "```", "",
                           "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -296,3 +310,25 @@ def worktree(repository: Path, ref: str, where: Path) -> Path:
 
 def remove_worktree(repository: Path, where: Path) -> None:
     subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=repository, capture_output=True)
+
+
+def changed_files(repository: Path, base: str, head: str) -> list[str]:
+    result = subprocess.run(["git", "diff", "--name-only", f"{base}...{head}"], cwd=repository, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise PlanFailed(f"--touched compares git refs: {result.stderr.strip()}")
+    return result.stdout.splitlines()
+
+
+def touched_stacks(files: Iterable[str], stacks: Iterable[str]) -> list[str]:
+    """The stacks a change can alter: those whose stack file it edits, or all of them when it edits anything that
+    every stack runs (the program, its pins, its tools); documentation alters none."""
+    stacks = sorted(stacks)
+    edited = set()
+    for name in files:
+        match = re.fullmatch(r"Pulumi\.(.+)\.yaml", name)
+        if match:
+            edited.add(match[1])
+        elif not (name.endswith(".md") or name.startswith((".github/", "docs/"))):
+            return stacks
+    return [stack for stack in stacks if stack in edited]

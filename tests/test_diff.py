@@ -71,7 +71,8 @@ def _setter(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 def test_no_change_says_so(repo: Repository):
     markdown = repo.diff(repo.base, repo.base)
-    assert "### prod\n\nUses: 4 servers, 56 vCPUs, 210 RAM GB, 705 volume GB, 1 floating IPs\n\nNo change." in markdown
+    assert ("### prod\n\nUses: servers 4, vCPUs 56, RAM GB 210, volume GB 705, floating IPs 1\n\nNo change."
+            in markdown)
     assert "[!WARNING]" not in markdown
 
 
@@ -91,7 +92,7 @@ def test_a_worker_added_is_a_create_and_uses_more(repo: Repository):
     assert {row[:3] for row in _rows(markdown) if row[0] == "create"} == {
         ("create", "Instance", "hub-cluster-worker-4"), ("create", "Port", "hub-cluster-worker-4-port")}
     assert "servers 4 → **5**, vCPUs 56 → **72**, RAM GB 210 → **270**, volume GB 705 → **805**" in markdown
-    assert "<details><summary>cloud-init: hub-cluster-worker-4</summary>" in markdown
+    assert "cloud-init: hub-cluster-worker-4 (new: the same as hub-cluster-worker-1)" in markdown
 
 
 def test_a_flavor_changed_is_an_update_as_the_change_table_says(repo: Repository):
@@ -134,3 +135,20 @@ def test_the_change_table_is_read_as_the_previews_gave_it():
     assert diff._update_or_replace(diff.SERVER, ["userData", "flavorName"], table) == "replace"
     assert diff._update_or_replace(diff.SERVER, ["flavorName", "metadata"], table) == "update"
     assert diff._update_or_replace(diff.SERVER, ["nothingKnown"], table) == "update or replace"
+
+
+def test_touched_stacks_are_the_edited_stack_files_or_all_when_shared_code_changes():
+    stacks = ["dev", "prod", "summer-school"]
+    assert diff.touched_stacks(["Pulumi.prod.yaml", "README.md", "docs/changes.md"], stacks) == ["prod"]
+    assert diff.touched_stacks(["Pulumi.summer-school.yaml", "Pulumi.dev.yaml"], stacks) == ["dev", "summer-school"]
+    assert diff.touched_stacks(["Pulumi.prod.yaml", "render/jupyterhub.py"], stacks) == stacks
+    assert diff.touched_stacks(["constraints.txt"], stacks) == stacks
+    assert diff.touched_stacks([".github/workflows/hub-diff.yml", "README.md"], stacks) == []
+
+
+def test_touched_on_git_history_plans_the_edited_stack_alone(repo: Repository):
+    head = repo.change("more data", _setter("sharedData.sizeGb", 400))
+    result = subprocess.run([sys.executable, "-m", "hubctl", "diff", repo.base, head, "--touched"], cwd=repo.root,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "### prod" in result.stdout and "### dev" not in result.stdout
