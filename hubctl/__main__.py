@@ -172,6 +172,8 @@ def diff(
     touched: bool = typer.Option(False, "--touched", help="Only the stacks whose file BASE..HEAD changes; every "
                                  "stack when it changes anything else but documentation (git refs only)."),
     out: Optional[Path] = typer.Option(None, help="Also write the Markdown to this file."),
+    offline: bool = typer.Option(False, "--offline", help="Never the engine: update or replace from the change "
+                                 "table, even where `make engine` built it."),
 ) -> None:
     """What each hub would become from BASE to HEAD, as Markdown for a pull request: resources created, updated,
     replaced and deleted, the Helm values and cloud-init that change, warnings for data and identity at stake, and
@@ -197,7 +199,7 @@ def diff(
                 compare.stacks_at(project) if project else [path.parent.name for path in plans.glob("*/plan.json")])})
             if touched:
                 names = compare.touched_stacks(compare.changed_files(PROJECT_DIR, base, head), names)
-            diffs = [_diff_stack(compare, stack, sides, table) for stack in names]
+            diffs = [_diff_stack(compare, stack, sides, table, offline) for stack in names]
         except compare.PlanFailed as error:
             typer.echo(f"hubctl diff: {error}", err=True)
             raise typer.Exit(2) from None
@@ -210,8 +212,9 @@ def diff(
     typer.echo(markdown, nl=False)
 
 
-def _diff_stack(compare, stack: str, sides: dict, table: dict):
-    """One stack compared: each side planned in its worktree (or read from its plan folder)."""
+def _diff_stack(compare, stack: str, sides: dict, table: dict, offline: bool):
+    """One stack compared: each side planned in its worktree (or read from its plan folder); where both are
+    commits and the engine is built, the resources as its providers diff them."""
     folders, flavors, errors = [], [], []
     for project, plans in (sides["base"], sides["head"]):
         folder: Optional[Path] = plans / stack
@@ -228,6 +231,20 @@ def _diff_stack(compare, stack: str, sides: dict, table: dict):
         flavors.append(compare.flavors_of(stack_file))
     result = compare.compare(stack, *folders, table, *flavors)
     result.error = "\n".join(errors)
+    projects = [project for project, _ in (sides["base"], sides["head"])]
+    if not offline and not errors and None not in folders and None not in projects:
+        from .engine import EngineMissing, engine_bin
+
+        try:
+            engine_bin()
+        except EngineMissing:
+            return result  # offline, as the Markdown says
+        changes, why = compare.engine_changes(stack, *projects)
+        if changes is not None:
+            result.changes, result.source = changes, "engine"
+            result.warnings = compare.warnings(*compare.plans_of(*folders), changes)
+        if why:
+            result.warnings.append(f"the engine's diff: {why}")
     return result
 
 

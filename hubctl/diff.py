@@ -71,6 +71,8 @@ class StackDiff:
     warnings: list[str] = field(default_factory=list)
     uses: tuple[dict[str, float], dict[str, float]] = ({}, {})
     error: str = ""  # a side whose plan failed (an invalid config): what it said
+    # Where update-or-replace came from: the change table (offline), or the real providers' diff.
+    source: str = "offline"
 
     @property
     def unchanged(self) -> bool:
@@ -126,7 +128,7 @@ def warnings(base: Optional[Mapping[str, Any]], head: Optional[Mapping[str, Any]
     by_name = {resource["name"]: resource for resource in [*old.values(), *new.values()]}
     said = []
     for change in changes:
-        resource = by_name[change.name]
+        resource = by_name.get(change.name, {"type": change.type})
         if change.op in ("delete", "replace", "update or replace") and _holds_data(resource):
             what = ("the Kubernetes provider: every object in the cluster goes with it"
                     if resource["type"] == KUBERNETES_PROVIDER else
@@ -208,11 +210,15 @@ def _text_diffs(base: dict[str, str], head: dict[str, str]) -> dict[str, str]:
     return diffs
 
 
+def plans_of(*folders: Optional[Path]) -> list[Optional[dict[str, Any]]]:
+    return [json.loads((folder / "plan.json").read_text()) if folder else None for folder in folders]
+
+
 def compare(stack: str, base_dir: Optional[Path], head_dir: Optional[Path], table: Mapping[tuple[str, str], set[str]],
             base_flavors: Mapping[str, Mapping[str, float]] = JETSTREAM2_FLAVORS,
             head_flavors: Mapping[str, Mapping[str, float]] = JETSTREAM2_FLAVORS) -> StackDiff:
     """One stack's diff from its two plan folders (None: the stack does not exist on that side)."""
-    base, head = (json.loads((folder / "plan.json").read_text()) if folder else None for folder in (base_dir, head_dir))
+    base, head = plans_of(base_dir, head_dir)
     cloud_init = _text_diffs(_files(base_dir, "cloud-init", _server_files(base)),
                              _files(head_dir, "cloud-init", _server_files(head)))
     changes = resource_changes(base, head, table, user_data_changed=set(cloud_init))
@@ -228,6 +234,13 @@ def compare(stack: str, base_dir: Optional[Path], head_dir: Optional[Path], tabl
 
 
 # ------------------------------------------------------------------------------------------------- Markdown
+
+SOURCES = {
+    "offline": "Offline plans of both sides: whether a change updates or replaces is what the real previews of "
+               "`docs/changes.md` gave the same properties (\"update or replace\" where they did not tell).",
+    "engine": "Resources: the real providers' diff (the engine of `make engine`, on a state as if the base had "
+              "been deployed). Values and cloud-init: offline plans of both sides.",
+}
 
 
 def _number(value: float) -> str:
@@ -251,11 +264,10 @@ def render(diffs: list[StackDiff], base: str, head: str) -> str:
     warned += [(diff.stack, f"the plan failed: {diff.error.splitlines()[0]}") for diff in diffs if diff.error]
     if warned:
         lines += ["> [!WARNING]", *[f"> **{stack}** {warning}  " for stack, warning in warned], ""]
-    lines += ["Offline plans of both sides; whether a change updates or replaces is what the real previews of "
-              "`docs/changes.md` gave the same properties (\"update or replace\" where they did not tell).", ""]
     for diff in diffs:
         lines.append(f"### {diff.stack}")
         lines.append("")
+        lines += [SOURCES.get(diff.source, diff.source), ""]
         if diff.error:
             lines += ["```", diff.error.strip(), "```", ""]
             continue
@@ -332,3 +344,32 @@ def touched_stacks(files: Iterable[str], stacks: Iterable[str]) -> list[str]:
         elif not (name.endswith(".md") or name.startswith((".github/", "docs/"))):
             return stacks
     return [stack for stack in stacks if stack in edited]
+
+
+def engine_changes(stack: str, base_project: Path, head_project: Path) -> tuple[Optional[list[Change]], str]:
+    """The real providers' diff of HEAD against a state as if BASE had been deployed (hubctl/changes.py's fake
+    state, settled with BASE's program and config, then previewed with HEAD's): (changes, "") or (None, why not)."""
+    from config import read_stack_file
+
+    from .changes import NotSettled, settle, steps_of
+    from .engine import EngineMissing, PulumiFailed, Workspace, chart_archives
+
+    try:
+        archives = chart_archives()
+        with Workspace(stack, program=base_project) as workspace:
+            hubs = [read_stack_file(project / f"Pulumi.{stack}.yaml") for project in (base_project, head_project)]
+            # Helm's checks load the charts: from the archives of `make charts`, no repository being in reach.
+            folder = str(workspace.archives(archives))
+            for hub in hubs:
+                hub.setdefault("charts", {})["archives"] = folder
+            workspace.set_config(hubs[0])
+            settle(workspace)
+            workspace.use_program(head_project)
+            workspace.set_config(hubs[1])
+            preview = workspace.preview("--refresh=false", refused_ok=True)
+    except (EngineMissing, PulumiFailed, NotSettled) as error:
+        return None, " ".join(str(error).split())[:300]
+    changes = [Change(step.op, step.type, step.name, tuple(step.keys)) for step in steps_of(preview)]
+    if preview["refused"]:
+        return changes, "refused: the engine would not run this `up` (a protected resource would go)"
+    return changes, ""

@@ -90,9 +90,11 @@ def secret_paths(config: HubConfig) -> list[str]:
 class Workspace:
     """A temp copy of the project with one stack, run by the built engine. Use as a context manager."""
 
-    def __init__(self, stack: str, cloud: Optional[dict[str, str]] = None) -> None:
-        """`cloud`: the OS_* variables of a real cloud (e.g. OS_CLOUD and OS_CLIENT_CONFIG_FILE); else dummies."""
+    def __init__(self, stack: str, cloud: Optional[dict[str, str]] = None, program: Path = PROJECT_DIR) -> None:
+        """`cloud`: the OS_* variables of a real cloud (e.g. OS_CLOUD and OS_CLIENT_CONFIG_FILE); else dummies.
+        `program`: the project folder whose program runs (another commit's worktree, for `hubctl diff`)."""
         self.stack = stack
+        self.program = program
         self.bin_dir = engine_bin()
         self._tmp = Path(tempfile.mkdtemp(prefix=f"hubstack-{stack}-"))
         self.project = self._tmp / "project"
@@ -113,8 +115,7 @@ class Workspace:
 
     def __enter__(self) -> "Workspace":
         try:
-            shutil.copytree(PROJECT_DIR, self.project, symlinks=True, ignore=shutil.ignore_patterns(
-                ".git", ".venv", "build", "__pycache__", "*.pyc", ".pytest_cache", "Pulumi.*.yaml"))
+            self._copy_program()
             if (PROJECT_DIR / ".venv").exists():
                 (self.project / ".venv").symlink_to(PROJECT_DIR / ".venv")
             (self._tmp / "state").mkdir()
@@ -129,6 +130,18 @@ class Workspace:
 
     def __exit__(self, *_: object) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _copy_program(self) -> None:
+        shutil.copytree(self.program, self.project, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "__pycache__", "*.pyc", ".pytest_cache", "Pulumi.*.yaml"))
+
+    def use_program(self, program: Path) -> None:
+        """Run `program`'s files from now on, on the same stack and state (a pull request's head after its base)."""
+        for path in self.project.iterdir():
+            if path.name != ".venv" and not (path.name.startswith("Pulumi.") and path.name != "Pulumi.yaml"):
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        self.program = program
+        self._copy_program()
 
     @property
     def stack_file(self) -> Path:

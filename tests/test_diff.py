@@ -49,6 +49,8 @@ class Repository:
         return self.commit(message, hub)
 
     def diff(self, base: str, head: str, *args: str) -> str:
+        """The Markdown of `hubctl diff`: offline unless `args` say otherwise (the engine tier's test does)."""
+        args = args or ("--offline",)
         result = subprocess.run([sys.executable, "-m", "hubctl", "diff", base, head, "--stack", "prod", *args],
                                 cwd=self.root, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
@@ -71,8 +73,9 @@ def _setter(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 def test_no_change_says_so(repo: Repository):
     markdown = repo.diff(repo.base, repo.base)
-    assert ("### prod\n\nUses: servers 4, vCPUs 56, RAM GB 210, volume GB 705, floating IPs 1\n\nNo change."
+    assert ("\n\nUses: servers 4, vCPUs 56, RAM GB 210, volume GB 705, floating IPs 1\n\nNo change."
             in markdown)
+    assert "### prod\n\nOffline plans of both sides" in markdown
     assert "[!WARNING]" not in markdown
 
 
@@ -148,7 +151,8 @@ def test_touched_stacks_are_the_edited_stack_files_or_all_when_shared_code_chang
 
 def test_touched_on_git_history_plans_the_edited_stack_alone(repo: Repository):
     head = repo.change("more data", _setter("sharedData.sizeGb", 400))
-    result = subprocess.run([sys.executable, "-m", "hubctl", "diff", repo.base, head, "--touched"], cwd=repo.root,
+    result = subprocess.run([sys.executable, "-m", "hubctl", "diff", repo.base, head, "--touched", "--offline"],
+                            cwd=repo.root,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "### prod" in result.stdout and "### dev" not in result.stdout
