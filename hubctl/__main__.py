@@ -190,11 +190,14 @@ def diff(
         try:
             for label, ref in (("base", base), ("head", head)):
                 folder = Path(ref)
-                if folder.is_dir() and any(folder.glob("*/plan.json")):
+                if folder.is_dir() and ((folder / "plan.json").is_file() or any(folder.glob("*/plan.json"))):
                     sides[label] = (None, folder)
                 else:
                     worktrees.append(compare.worktree(PROJECT_DIR, ref, Path(tmp) / label))
                     sides[label] = (worktrees[-1], Path(tmp) / "plans" / label)
+            if any(project is None and (plans / "plan.json").is_file() for project, plans in sides.values()) and (
+                    len(stacks or []) != 1):
+                raise compare.PlanFailed("a folder holding one plan.json is one stack's plan: name it with --stack")
             names = stacks or sorted({name for project, plans in sides.values() for name in (
                 compare.stacks_at(project) if project else [path.parent.name for path in plans.glob("*/plan.json")])})
             if touched:
@@ -217,7 +220,8 @@ def _diff_stack(compare, stack: str, sides: dict, table: dict, offline: bool):
     commits and the engine is built, the resources as its providers diff them."""
     folders, flavors, errors = [], [], []
     for project, plans in (sides["base"], sides["head"]):
-        folder: Optional[Path] = plans / stack
+        # A plan folder of one stack is that stack's, whatever its name: the stack is what --stack says.
+        folder: Optional[Path] = plans if project is None and (plans / "plan.json").is_file() else plans / stack
         stack_file = project / f"Pulumi.{stack}.yaml" if project else None
         if project is not None:
             error = compare.plan_stack(project, stack, folder) if stack_file.is_file() else None

@@ -156,3 +156,19 @@ def test_touched_on_git_history_plans_the_edited_stack_alone(repo: Repository):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "### prod" in result.stdout and "### dev" not in result.stdout
+
+
+def test_two_plan_folders_of_differently_named_stack_files_are_one_stack(tmp_path: Path):
+    """The stack is what --stack says, not a file's or folder's name: `hubctl plan --config` of two stack files."""
+    hub = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
+    for name, workers in (("before", 1), ("after", 2)):
+        set_path(hub["config"]["hubstack:hub"], "cluster.workerCount", workers)
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(hub))
+        subprocess.run([sys.executable, "-m", "hubctl", "plan", "--config", str(tmp_path / f"Pulumi.{name}.yaml"),
+                        "--out", str(tmp_path / name), "--quiet"], cwd=PROJECT_DIR, check=True, capture_output=True)
+    run = [sys.executable, "-m", "hubctl", "diff", str(tmp_path / "before"), str(tmp_path / "after")]
+    result = subprocess.run([*run, "--stack", "dev"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "### dev" in result.stdout and "| create | Instance | hub-cluster-worker-2 |  |" in result.stdout
+    unnamed = subprocess.run(run, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert unnamed.returncode == 2 and "name it with --stack" in unnamed.stderr
