@@ -198,8 +198,9 @@ def diff(
             if any(project is None and (plans / "plan.json").is_file() for project, plans in sides.values()) and (
                     len(stacks or []) != 1):
                 raise compare.PlanFailed("a folder holding one plan.json is one stack's plan: name it with --stack")
-            names = stacks or sorted({name for project, plans in sides.values() for name in (
-                compare.stacks_at(project) if project else [path.parent.name for path in plans.glob("*/plan.json")])})
+            everywhere = {name for project, plans in sides.values() for name in (
+                compare.stacks_at(project) if project else [path.parent.name for path in plans.glob("*/plan.json")])}
+            names = list(dict.fromkeys(stacks or [])) or sorted(everywhere)
             if touched:
                 names = compare.touched_stacks(compare.changed_files(PROJECT_DIR, base, head), names)
             diffs = [_diff_stack(compare, stack, sides, table, offline) for stack in names]

@@ -22,8 +22,9 @@ class FakeKubernetes(ThreadingHTTPServer):
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     def kubeconfig(self) -> str:
+        server = f"http://127.0.0.1:{self.server_port}"
         return yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "users": [{"name": "admin", "user": {}}],
-                               "clusters": [{"name": "hub", "cluster": {"server": f"http://127.0.0.1:{self.server_port}"}}]})
+                               "clusters": [{"name": "hub", "cluster": {"server": server}}]})
 
 
 class _FakeKubernetesHandler(BaseHTTPRequestHandler):

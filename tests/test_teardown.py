@@ -67,19 +67,19 @@ def _state(urn: str, **fields) -> dict:
 
 def test_dependents_follow_every_edge_the_engine_counts():
     provider = "urn:pulumi:s::p::pulumi:providers:kubernetes::k8s"
+    thing = "urn:pulumi:s::p::test:index:Thing::"
     resources = [
-        _state("urn:pulumi:s::p::test:index:Thing::server", type=SERVER),
-        _state("urn:pulumi:s::p::test:index:Thing::by-dependency", dependencies=["urn:pulumi:s::p::test:index:Thing::server"]),
-        _state("urn:pulumi:s::p::test:index:Thing::by-property",
-               propertyDependencies={"x": ["urn:pulumi:s::p::test:index:Thing::by-dependency"]}),
-        _state(provider, type="pulumi:providers:kubernetes", dependencies=["urn:pulumi:s::p::test:index:Thing::by-property"]),
+        _state(f"{thing}server", type=SERVER),
+        _state(f"{thing}by-dependency", dependencies=[f"{thing}server"]),
+        _state(f"{thing}by-property", propertyDependencies={"x": [f"{thing}by-dependency"]}),
+        _state(provider, type="pulumi:providers:kubernetes", dependencies=[f"{thing}by-property"]),
         # State writes a provider reference with the provider's ID after its URN.
-        _state("urn:pulumi:s::p::test:index:Thing::by-provider", provider=f"{provider}::0c1e2f"),
-        _state("urn:pulumi:s::p::test:index:Thing::by-deleted-with", deletedWith="urn:pulumi:s::p::test:index:Thing::by-provider"),
-        _state("urn:pulumi:s::p::test:index:Thing::child", parent="urn:pulumi:s::p::test:index:Thing::by-deleted-with"),
-        _state("urn:pulumi:s::p::test:index:Thing::volume", type="openstack:blockstorage/volume:Volume", id="v-1",
+        _state(f"{thing}by-provider", provider=f"{provider}::0c1e2f"),
+        _state(f"{thing}by-deleted-with", deletedWith=f"{thing}by-provider"),
+        _state(f"{thing}child", parent=f"{thing}by-deleted-with"),
+        _state(f"{thing}volume", type="openstack:blockstorage/volume:Volume", id="v-1",
                inputs={"name": "hub-shared-data", "size": 50.0}),
-        _state("urn:pulumi:s::p::test:index:Thing::unrelated", dependencies=["urn:pulumi:s::p::test:index:Thing::volume"]),
+        _state(f"{thing}unrelated", dependencies=[f"{thing}volume"]),
     ]
     decided = teardown.plan_teardown(resources)
     assert sorted(urn.rsplit("::", 1)[1] for urn in decided.goes) == sorted(
