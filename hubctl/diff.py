@@ -20,9 +20,8 @@ from typing import Any, Iterable, Mapping, Optional
 
 from config.flavors import JETSTREAM2_FLAVORS
 
-SERVER = "openstack:compute/instance:Instance"
-VOLUME = "openstack:blockstorage/volume:Volume"
-FLOATING_IP = "openstack:networking/floatingIp:FloatingIp"
+from .teardown import FLOATING_IP, SERVER, VOLUME
+
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 # Kinds whose replacement or deletion loses users' data or a binding to it.
 DATA_TYPES = {VOLUME, "kubernetes:core/v1:PersistentVolume", "kubernetes:core/v1:PersistentVolumeClaim"}
@@ -144,12 +143,15 @@ def warnings(base: Optional[Mapping[str, Any]], head: Optional[Mapping[str, Any]
 
 def flavors_of(stack_file: Optional[Path]) -> dict[str, Mapping[str, float]]:
     """The stack's flavor catalog (its own entries over the built-in ones), as far as its file is readable."""
+    from config import ConfigError, read_stack_file
+
     catalog: dict[str, Mapping[str, float]] = dict(JETSTREAM2_FLAVORS)
     if stack_file is not None and stack_file.is_file():
-        import yaml
-
-        hub = ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).get("hubstack:hub") or {}
-        catalog.update((hub.get("cloud") or {}).get("flavors") or {})
+        try:
+            hub = read_stack_file(stack_file) or {}
+        except ConfigError:
+            return catalog  # the plan of this side says what is wrong with it
+        catalog.update(((hub.get("cloud") or {}) if isinstance(hub, dict) else {}).get("flavors") or {})
     return catalog
 
 
