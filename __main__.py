@@ -4,12 +4,15 @@ import pulumi
 
 from components import HUB, SHARED_DATA_SERVER_OUTPUT, Hub, HubArgs
 from config import ConfigError, load_from_stack
+from config.warnings import warnings
 
 try:
     hub_config = load_from_stack()
 except ConfigError as error:
     # RunError: the engine prints the message alone, without a Python traceback.
     raise pulumi.RunError(str(error)) from None
+for key, message in warnings(hub_config):
+    pulumi.log.warn(f"{key}: {message}")
 
 # One logical name whatever the hub is called, so that renaming it (hub.name) renames the cloud's resources instead
 # of making a new hub beside the old one. The alias adopts stacks made when the logical name was hub.name.

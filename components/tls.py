@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 
 from config import HubConfig
-from config.certificates import expiry_warning
 from config.model import CERT_MANAGER_CHART, LetsEncrypt, ManualTls
 from render import certificates
 from render import kubernetes as manifests
@@ -45,10 +43,6 @@ class Tls(pulumi.ComponentResource):
             self.cluster_issuer = certificates.issuer_name(tls)
             self._cert_manager(name, args, tls, in_cluster)
         elif isinstance(tls, ManualTls):
-            # The config model refused a chain that is wrong or expired; one about to expire only warns.
-            warning = expiry_warning(tls.certificate, datetime.now(timezone.utc))
-            if warning:
-                pulumi.log.warn(warning, resource=self)
             assert tls.key is not None  # the model requires the key
             self.secret_name = certificates.TLS_SECRET
             key = pulumi.Output.secret(tls.key.get_secret_value())

@@ -114,7 +114,45 @@ def expiry_warning(certificate_pem: str, now: datetime) -> str | None:
     left = server.not_valid_after_utc - now
     if left < EXPIRY_WARNING:
         return (
-            f"hub.tls.certificate: {_name(server)} expires on {server.not_valid_after_utc:%Y-%m-%d} "
-            f"({left.days} days left): renew it and set the new chain and key"
+            f"{_name(server)} expires on {server.not_valid_after_utc:%Y-%m-%d} ({left.days} days left): renew it "
+            "and set the new chain and key"
         )
     return None
+
+
+def chain_warning(certificate_pem: str) -> str | None:
+    """A warning when the chain stops short of a public root: browsers may fetch a missing intermediate, but
+    command-line clients, Python and git do not, and fail on the hub's address."""
+    last = load_chain(certificate_pem)[-1]
+    if last.issuer in _public_roots():
+        return None
+    issuer = last.issuer.rfc4514_string()
+    if len(load_chain(certificate_pem)) == 1:
+        return (
+            f"holds the server certificate alone, and its issuer ({issuer}) is not a public root: append the "
+            "intermediate certificate(s) your CA sent, after the server's (without them, clients other than "
+            "browsers refuse the hub)"
+        )
+    return (
+        f"ends with a certificate issued by {issuer}, which is not a public root: if that is your institution's "
+        "own CA, every user's machine must trust it; else append the missing intermediate"
+    )
+
+
+_ROOTS: set[x509.Name] | None = None
+
+
+def _public_roots() -> set[x509.Name]:
+    """Subjects of the roots that Mozilla's store (certifi, as requests uses it) trusts."""
+    global _ROOTS
+    if _ROOTS is None:
+        import warnings
+
+        import certifi
+        from cryptography.utils import CryptographyDeprecationWarning
+
+        with open(certifi.where(), "rb") as bundle, warnings.catch_warnings():
+            # Some long-trusted roots carry a negative serial number, which cryptography warns about.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            _ROOTS = {root.subject for root in x509.load_pem_x509_certificates(bundle.read())}
+    return _ROOTS

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
@@ -25,8 +26,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from .certificates import check_chain, check_key, load_chain
-from .errors import RuleViolation
+from .errors import UNSET_SECRET, RuleViolation, rule
 from .flavors import JETSTREAM2_FLAVORS
 from .quantities import MEMORY_HINT, format_bytes, memory_bytes, normalize_memory
 
@@ -44,11 +44,19 @@ DEFAULT_CERT_MANAGER_CHART = "v1.21.1"
 # cloud-provider-openstack's chart for Kubernetes 1.33 (chart 2.N serves Kubernetes 1.N). It ships no values
 # schema (none in ../shared/upstream/): tests/test_render.py checks its values field by field.
 DEFAULT_CINDER_CSI_CHART = "2.33.0"
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+UUID_PATTERN = rule(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+    "an ID: a UUID in lowercase, such as 3fe22c05-6206-4db2-9a13-44f04b6796e6",
+)
 # k3s's default cluster (pod) and service CIDRs: the hub's subnet must not overlap them.
 K3S_NETWORKS = {"pod": "10.42.0.0/16", "service": "10.43.0.0/16"}
 # Host offsets in the subnet of the servers with fixed addresses (.1 is the router).
 FIXED_ADDRESS_OFFSETS = {"control-plane": 10, "nfs": 11}
+# Where z2jh mounts each user's home (singleuser.storage.homeMountPath, which the program leaves at its default).
+HOME_MOUNT_PATH = "/home/jovyan"
+# The image's own folders: a share mounted on (or in) one of them hides what the server needs to start.
+SYSTEM_PATHS = ("/bin", "/dev", "/etc", "/lib", "/lib64", "/opt/conda", "/proc", "/sbin", "/sys", "/usr")
+SYSTEM_PARENTS = ("/opt", "/tmp", "/var")
 # Let's Encrypt refuses a common name of 64 characters or more.
 MAX_HOSTNAME_LENGTH = 63
 
@@ -66,26 +74,41 @@ class Model(BaseModel):
 # ----------------------------------------------------------------------------------------------- field types
 
 
-def _secret_is_set(value: Optional[SecretStr], info: ValidationInfo) -> SecretStr:
+def _secret(value: Any, info: ValidationInfo, required: bool) -> Any:
     context = info.context or {}
-    if value is not None and value.get_secret_value():
-        if context.get("plaintext_secrets"):
-            raise RuleViolation(
-                "",
-                "is a secret but stands in plain text in the stack file: remove it and run "
-                "`pulumi config set --secret --path '{path}' <value>`",
-            )
-        return value
-    # The offline plan runs without the stack's secrets: a placeholder stands in, never a real value.
-    if context.get("offline"):
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        # Encrypted in the stack file: offline there is no key to decrypt it with, and `pulumi up` decrypts.
         return SecretStr(SECRET_PLACEHOLDER)
-    raise RuleViolation("", "is a secret and is not set: run `pulumi config set --secret --path '{path}' <value>`")
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if text is None or text == "":
+        if not required:
+            return None
+        # The offline plan runs without the stack's secrets: a placeholder stands in, never a real value.
+        if context.get("offline") and not context.get("secrets_required"):
+            return SecretStr(SECRET_PLACEHOLDER)
+        raise RuleViolation("", f"{UNSET_SECRET}: run `pulumi config set --secret --path '{{path}}' <value>`")
+    if not isinstance(text, str):
+        raise RuleViolation("", "must be text, set with `pulumi config set --secret --path '{path}' <value>`")
+    if context.get("plaintext_secrets") and not isinstance(value, SecretStr):
+        raise RuleViolation(
+            "",
+            "is a secret but stands in plain text in the stack file: remove it and run "
+            "`pulumi config set --secret --path '{path}' <value>`",
+        )
+    return SecretStr(text)
 
 
+_SECRET_HELP = "A secret: set it with `pulumi config set --secret --path <key> <value>`."
 Secret = Annotated[
     Optional[SecretStr],
-    AfterValidator(_secret_is_set),
-    Field(validate_default=True, description="A secret: set it with `pulumi config set --secret --path <key>`."),
+    BeforeValidator(lambda value, info: _secret(value, info, required=True)),
+    Field(validate_default=True, description=_SECRET_HELP),
+]
+# A secret that may be left unset (the dummy authenticator's shared password: none means any password).
+OptionalSecret = Annotated[
+    Optional[SecretStr],
+    BeforeValidator(lambda value, info: _secret(value, info, required=False)),
+    Field(description=_SECRET_HELP),
 ]
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -106,14 +129,19 @@ DnsName = Annotated[str, AfterValidator(_dns_name)]
 HubName = Annotated[
     str,
     Field(
-        pattern=r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$",
+        pattern=rule(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$", "2-40 lowercase letters, digits and '-', starting with a letter, such as atmos-course"),
         description="Lowercase letters, digits and '-', 2-40 characters, starting with a letter.",
     ),
 ]
-MemorySize = Annotated[str, AfterValidator(normalize_memory), Field(description=MEMORY_HINT)]
+MemorySize = Annotated[
+    str,
+    BeforeValidator(lambda value: str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value),
+    AfterValidator(normalize_memory),
+    Field(description=MEMORY_HINT),
+]
 KubeQuantity = Annotated[
     str,
-    Field(pattern=r"^[1-9]\d*(Ki|Mi|Gi|Ti)$", description="A Kubernetes storage size such as 10Gi."),
+    Field(pattern=rule(r"^[1-9]\d*(Ki|Mi|Gi|Ti)$", "a whole size in Ki, Mi, Gi or Ti, such as 10Gi"), description="A Kubernetes storage size such as 10Gi."),
 ]
 
 
@@ -160,7 +188,7 @@ def _absolute_path(value: str) -> str:
 
 
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
-HttpsUrl = Annotated[str, Field(pattern=r"^https://[^\s/]+(/\S*)?$", description="An https:// URL.")]
+HttpsUrl = Annotated[str, Field(pattern=rule(r"^https://[^\s/]+(/\S*)?$", "an https:// URL without spaces, such as https://keystone.example.org:5000/v3"), description="An https:// URL.")]
 
 
 # ----------------------------------------------------------------------------------------------------- cloud
@@ -185,7 +213,7 @@ class Cloud(Model):
         "An ID, not a name: a name moves to each new build, which would rebuild every server.",
     )
     image_user: str = Field(
-        "ubuntu", pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="The image's default login user (a sudoer)."
+        "ubuntu", pattern=rule(r"^[a-z_][a-z0-9_-]{0,31}$", "a Linux user name, such as ubuntu or rocky"), description="The image's default login user (a sudoer)."
     )
     image_min_disk_gb: int = Field(20, ge=1, description="The image's minimum disk (Glance min_disk), in GB.")
     availability_zone: str = Field("nova", min_length=1, description="Availability zone of servers and volumes.")
@@ -276,7 +304,7 @@ class Cluster(Model):
     k3s_version: str = Field(
         DEFAULT_K3S_VERSION,
         alias="k3sVersion",
-        pattern=r"^v1\.\d+\.\d+\+k3s\d+$", description="k3s release, e.g. v1.33.5+k3s1."
+        pattern=rule(r"^v1\.\d+\.\d+\+k3s\d+$", "a k3s release as k3s names it, such as v1.33.5+k3s1"), description="k3s release, e.g. v1.33.5+k3s1."
     )
     control_plane_flavor: str = Field("m3.medium", description="Flavor of the control-plane server.")
     worker_flavor: str = Field("m3.medium", description="Flavor of every worker (where user servers run).")
@@ -309,6 +337,16 @@ class FloatingIp(Model):
         True, description="Keep the address when the stack is destroyed, so the DNS name survives a rebuild."
     )
 
+    @model_validator(mode="after")
+    def _address_or_pool(self) -> "FloatingIp":
+        if self.address and self.pool:
+            raise RuleViolation(
+                "pool",
+                f"applies only to a new address; the adopted address {self.address} is in its pool already: "
+                "remove pool (or address, to allocate a new one from the pool)",
+            )
+        return self
+
 
 class SharedData(Model):
     size_gb: int = Field(ge=1, le=100_000, description="Size of the NFS data volume (Cinder), GiB.")
@@ -318,6 +356,18 @@ class SharedData(Model):
     server_flavor: Optional[str] = Field(None, description="Flavor of the dedicated NFS server.")
     mount_path: AbsolutePath = Field("/share/data", description="Where user servers see the shared data.")
     read_only: bool = Field(True, description="Read-only for users; hub admins can always write.")
+
+    @field_validator("mount_path")
+    @classmethod
+    def _beside_home(cls, path: str) -> str:
+        if path == HOME_MOUNT_PATH or HOME_MOUNT_PATH.startswith(f"{path.rstrip('/')}/"):
+            raise ValueError(
+                f"{path} would cover the users' home ({HOME_MOUNT_PATH}) and every server would fail to start: "
+                f"use a path of its own, such as /share/data or {HOME_MOUNT_PATH}/shared"
+            )
+        if path in SYSTEM_PARENTS or any(path == system or path.startswith(f"{system}/") for system in SYSTEM_PATHS):
+            raise ValueError(f"{path} would cover the image's own files: use a path such as /share/data")
+        return path
 
     @model_validator(mode="after")
     def _dedicated_needs_flavor(self) -> "SharedData":
@@ -418,6 +468,8 @@ class ManualTls(Model):
 
     @model_validator(mode="after")
     def _pem(self) -> "ManualTls":
+        from .certificates import check_key, load_chain  # cryptography: imported only for a manual certificate
+
         if "-----BEGIN CERTIFICATE-----" not in self.certificate:
             raise RuleViolation("certificate", "must be a PEM certificate chain (-----BEGIN CERTIFICATE-----)")
         chain = load_chain(self.certificate)
@@ -447,13 +499,43 @@ Tls = Annotated[Union[LetsEncrypt, ManualTls, NoTls], Field(discriminator="type"
 # ------------------------------------------------------------------------------------------------------ auth
 
 
+def _username(value: str) -> str:
+    if not value:
+        raise ValueError("is empty: give the user's name as the login provider has it, such as alice")
+    hidden = [char for char in value if unicodedata.category(char) in ("Cc", "Cf", "Co", "Cn", "Zl", "Zp", "Zs")]
+    if hidden:
+        what = ", ".join(sorted({f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}" for char in hidden}))
+        raise ValueError(f"{value!r} holds a space or an invisible character ({what}), which no login gives: "
+                         "retype the name")
+    return value
+
+
+Username = Annotated[str, AfterValidator(_username)]
+
+
 class AuthBase(Model):
-    admin_users: list[str] = Field(default_factory=list, description="Usernames that are hub admins.")
-    allowed_users: list[str] = Field(default_factory=list, description="Usernames allowed to log in.")
+    admin_users: list[Username] = Field(default_factory=list, description="Usernames that are hub admins.")
+    allowed_users: list[Username] = Field(default_factory=list, description="Usernames allowed to log in.")
     allow_all: bool = Field(False, description="Let everyone who can log in with the provider use the hub.")
 
     def _who_may_log_in(self) -> list[str]:
         return [*self.admin_users, *self.allowed_users]
+
+    @model_validator(mode="after")
+    def _each_user_once(self) -> "AuthBase":
+        # JupyterHub lowercases usernames (Authenticator.normalize_username): Alice and alice are one user.
+        for key, names in (("adminUsers", self.admin_users), ("allowedUsers", self.allowed_users)):
+            seen: dict[str, int] = {}
+            for index, name in enumerate(names):
+                normal = unicodedata.normalize("NFKC", name).lower()
+                if normal in seen:
+                    raise RuleViolation(
+                        f"{key}[{index}]",
+                        f"{name!r} is listed already as {key}[{seen[normal]}] ({names[seen[normal]]!r}; JupyterHub "
+                        "reads names in lowercase): list each user once",
+                    )
+                seen[normal] = index
+        return self
 
     @model_validator(mode="after")
     def _someone_may_log_in(self) -> "AuthBase":
@@ -471,11 +553,39 @@ class OAuthBase(AuthBase):
     client_secret: Secret = None
 
 
+# GitHub's rule for logins and organizations: letters, digits and single inner hyphens, at most 39 characters.
+_GITHUB_NAME = r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*"
+
+
+def _is_github_name(value: str) -> bool:
+    return len(value) <= 39 and re.fullmatch(_GITHUB_NAME, value) is not None
+
+
+def _github_login(value: str) -> str:
+    if not _is_github_name(value):
+        bare = value.lstrip("@").strip()
+        hint = f": write {bare}" if bare != value and _is_github_name(bare) else (
+            ": 1-39 letters, digits and single hyphens, such as octocat")
+        raise RuleViolation("", f"{value!r} is not a GitHub username{hint}")
+    return value
+
+
 class GitHubAuth(OAuthBase):
     type: Literal["github"]
-    allowed_organizations: list[str] = Field(
-        default_factory=list, description="GitHub organizations (or org:team) whose members may log in."
-    )
+    allowed_organizations: list[
+        Annotated[str, Field(pattern=rule(rf"^{_GITHUB_NAME}(:[A-Za-z0-9._-]+)?$", "a GitHub organization such as jupyterhub, or org:team such as jupyterhub:admins"),
+                             description="An organization such as jupyterhub, or org:team such as jupyterhub:admins.")]
+    ] = Field(default_factory=list, description="GitHub organizations (or org:team) whose members may log in.")
+
+    @model_validator(mode="after")
+    def _github_logins(self) -> "GitHubAuth":
+        for key, names in (("adminUsers", self.admin_users), ("allowedUsers", self.allowed_users)):
+            for index, name in enumerate(names):
+                try:
+                    _github_login(name)
+                except RuleViolation as problem:
+                    raise RuleViolation(f"{key}[{index}]", problem.message) from None
+        return self
 
     def _who_may_log_in(self) -> list[str]:
         return [*super()._who_may_log_in(), *self.allowed_organizations]
@@ -490,7 +600,7 @@ class GlobusAuth(OAuthBase):
 
 class AzureAdAuth(OAuthBase):
     type: Literal["azuread"]
-    tenant_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$", description="Directory (tenant) ID, a UUID.")
+    tenant_id: str = Field(pattern=rule(r"^[0-9a-fA-F-]{36}$", "a UUID, such as 2f3a4b5c-1d2e-4f60-8a9b-0c1d2e3f4a5b"), description="Directory (tenant) ID, a UUID.")
     username_claim: Literal["upn", "oid", "preferred_username"] = Field(
         "upn",
         description="Claim used as username: upn (readable) or oid (immutable). Never 'name', which is "
@@ -511,7 +621,7 @@ class OidcAuth(OAuthBase):
 class DummyAuth(AuthBase):
     type: Literal["dummy"]
     allow_dummy: bool = Field(False, description="Opt-in: anyone who knows the shared password logs in as anyone.")
-    password: Optional[SecretStr] = Field(None, description="Shared password (a secret); none: any password.")
+    password: OptionalSecret = Field(None, description="Shared password (a secret); none: any password.")
 
     @model_validator(mode="after")
     def _opt_in(self) -> "DummyAuth":
@@ -530,11 +640,11 @@ Auth = Annotated[
 
 class Image(Model):
     name: str = Field(
-        pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$",
+        pattern=rule(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$", "an image repository in lowercase, without tag, such as quay.io/jupyter/scipy-notebook"),
         description="Image repository without tag, e.g. quay.io/jupyter/scipy-notebook.",
     )
     tag: str = Field(
-        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        pattern=rule(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "an image tag: letters, digits, '_', '.' and '-', such as 2025-10-20"),
         description="An immutable tag such as 2025-10-20 or a date+commit tag; 'latest' is refused.",
     )
 
@@ -569,15 +679,15 @@ class MemoryResources(Model):
 
 class GitPuller(Model):
     repository: HttpsUrl = Field(description="Git repository pulled into each user's home when a server starts.")
-    branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]+$", description="Branch to pull.")
-    directory: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="Directory in the home to pull into.")
+    branch: str = Field("main", pattern=rule(r"^[A-Za-z0-9._/-]+$", "a branch name such as main"), description="Branch to pull.")
+    directory: str = Field(pattern=rule(r"^[A-Za-z0-9._-]+$", "a folder name without '/', such as course-materials"), description="Directory in the home to pull into.")
 
 
 class Singleuser(Model):
     image: Image
-    default_url: str = Field("/lab", pattern=r"^/\S*$", description="Where users land, e.g. /lab.")
+    default_url: str = Field("/lab", pattern=rule(r"^/\S*$", "a path on the hub starting with /, such as /lab or /tree"), description="Where users land, e.g. /lab.")
     start_timeout: int = Field(600, ge=30, le=3600, description="Seconds a server may take to start.")
-    extra_env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
+    extra_env: dict[Annotated[str, Field(pattern=rule(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name such as DATA_DIR"))], str] = Field(
         default_factory=dict, description="Extra environment variables of every user server."
     )
     cpu: CpuResources = Field(CpuResources(guarantee=0.5, limit=2), description="CPU guarantee and limit.")
@@ -608,15 +718,15 @@ class Culling(Model):
 
 class Charts(Model):
     jupyterhub: str = Field(
-        DEFAULT_JUPYTERHUB_CHART, pattern=r"^\d+\.\d+\.\d+(-[\w.]+)?$",
+        DEFAULT_JUPYTERHUB_CHART, pattern=rule(r"^\d+\.\d+\.\d+(-[\w.]+)?$", f"a chart version such as {DEFAULT_JUPYTERHUB_CHART}"),
         description="Zero to JupyterHub chart (https://hub.jupyter.org/helm-chart/).",
     )
     cert_manager: str = Field(
-        DEFAULT_CERT_MANAGER_CHART, pattern=r"^v\d+\.\d+\.\d+$",
+        DEFAULT_CERT_MANAGER_CHART, pattern=rule(r"^v\d+\.\d+\.\d+$", f"a chart version with its v, such as {DEFAULT_CERT_MANAGER_CHART}"),
         description="cert-manager chart (https://charts.jetstack.io), for Let's Encrypt certificates.",
     )
     cinder_csi: str = Field(
-        DEFAULT_CINDER_CSI_CHART, pattern=r"^\d+\.\d+\.\d+$",
+        DEFAULT_CINDER_CSI_CHART, pattern=rule(r"^\d+\.\d+\.\d+$", f"a chart version such as {DEFAULT_CINDER_CSI_CHART}"),
         description="openstack-cinder-csi chart of cloud-provider-openstack, for user homes on Cinder.",
     )
     archives: Optional[str] = Field(
@@ -706,6 +816,8 @@ class HubConfig(Model):
     @model_validator(mode="after")
     def _certificate_serves_hostname(self) -> "HubConfig":
         if isinstance(self.tls, ManualTls):
+            from .certificates import check_chain, load_chain
+
             try:
                 check_chain(load_chain(self.tls.certificate), self.hostname, datetime.now(timezone.utc))
             except RuleViolation as problem:
@@ -774,6 +886,29 @@ class HubConfig(Model):
                 "userStorage.type", "nfs puts homes on the NFS share: configure hub.sharedData, or use type: cinder"
             )
         return self
+
+    @field_validator("profiles")
+    @classmethod
+    def _one_slug_each(cls, profiles: list[Profile]) -> list[Profile]:
+        # KubeSpawner tells profiles apart by a slug it makes of the display name (python-slugify): two with one
+        # slug make the second unreachable, whatever users pick.
+        from slugify import slugify
+
+        seen: dict[str, int] = {}
+        for index, profile in enumerate(profiles):
+            slug = slugify(profile.display_name)
+            if not slug:
+                raise RuleViolation(f"{index}.displayName", f"{profile.display_name!r} gives KubeSpawner no name to "
+                                    "tell the profile by: use letters or digits, such as 'Large (8 CPUs)'")
+            if slug in seen:
+                raise RuleViolation(
+                    f"{index}.displayName",
+                    f"{profile.display_name!r} is the same profile to KubeSpawner as profiles[{seen[slug]}] "
+                    f"({profiles[seen[slug]].display_name!r}; both are {slug!r}): users could never start this one; "
+                    "rename one",
+                )
+            seen[slug] = index
+        return profiles
 
     @model_validator(mode="after")
     def _profiles_fit(self) -> "HubConfig":

@@ -21,6 +21,10 @@ def memory_bytes(value: str) -> int:
 def normalize_memory(value: str | int) -> str:
     """`4Gi` -> `4G`: KubeSpawner reads both the same, the chart's docs use the short form."""
     text = str(value).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        # KubeSpawner would take it as bytes: nobody means a server of 4096 bytes.
+        raise ValueError(f"{text} has no unit, so it would be {text} bytes: write {text}M or a size such as 4G "
+                         "(units K, M, G, T)")
     if memory_bytes(text) <= 0:
         raise ValueError(f"{text!r} must be more than zero")
     return text[:-1] if text.endswith("i") else text

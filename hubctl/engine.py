@@ -20,7 +20,7 @@ from typing import Any, Optional
 import yaml
 from pydantic import SecretStr
 
-from config import CONFIG_KEY, PROJECT, SECRET_PLACEHOLDER, HubConfig, parse
+from config import CONFIG_KEY, PROJECT, HubConfig, parse, secret_paths
 from config.errors import get_path, join_path, set_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -69,22 +69,6 @@ def _checked(script: Path) -> Path:
     if result.returncode != 0:
         raise EngineMissing(result.stdout.strip() or result.stderr.strip())
     return Path(result.stdout.strip())
-
-
-def secret_paths(config: HubConfig) -> list[str]:
-    """`pulumi config set --path` paths of the secrets a config holds (offline, they are placeholders)."""
-    found: list[str] = []
-
-    def walk(value: Any, parts: list[str | int]) -> None:
-        if isinstance(value, SecretStr):
-            if value.get_secret_value() == SECRET_PLACEHOLDER:
-                found.append(join_path(parts))
-        elif isinstance(value, (dict, list)):
-            for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
-                walk(item, [*parts, key])
-
-    walk(config.model_dump(mode="python", by_alias=True), [CONFIG_KEY])
-    return found
 
 
 class Workspace:

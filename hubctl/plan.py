@@ -7,6 +7,8 @@ placeholders that stand for secrets offline (see hubctl.mocks).
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import json
 import logging
 import runpy
@@ -202,8 +204,22 @@ def run_program(
         _sync_await(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
     finally:
         runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+        atexit.register(_close_event_loop)
     resources = sorted(monitor.recorded, key=lambda resource: resource.urn)
     return Plan(stack=stack, resources=resources, outputs=monitor.stack_outputs)
+
+
+def _close_event_loop() -> None:
+    """At exit, close the loop the runs used (registered once; atexit runs before the interpreter's teardown).
+    Left open, it is closed by its finalizer during teardown, which can run after its self-pipe socket's own and
+    then fails with `ValueError: Invalid file descriptor: -1` (selectors.py)."""
+    atexit.unregister(_close_event_loop)
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        return
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
 
 
 def _dump_yaml(value: Any) -> str:

@@ -93,3 +93,26 @@ def test_urns_name_the_stack_and_project(dev_plan) -> None:
     # The mocks must give the URNs `pulumi up` would: a plan diffed against a real preview lines up by URN.
     wrong = [resource.urn for resource in dev_plan.resources if not resource.urn.startswith("urn:pulumi:dev::hubstack::")]
     assert not wrong, wrong[:3]
+
+
+def test_plan_leaves_no_event_loop_open_at_exit():
+    """An event loop still open at exit is closed by its finalizer during the interpreter's teardown, sometimes after
+    its own socket: the rare `ValueError: Invalid file descriptor: -1` at the end of `hubctl plan`. run_program has
+    the loop closed at exit, before the teardown (a handler registered earlier runs later, and counts)."""
+    script = """
+import asyncio, atexit, gc
+def count():
+    gc.collect()
+    print("open loops:", sum(1 for item in gc.get_objects()
+                             if isinstance(item, asyncio.AbstractEventLoop) and not item.is_closed()))
+atexit.register(count)
+from config import load_stack_file
+from hubctl.plan import PROJECT_DIR, run_program
+run_program(load_stack_file(PROJECT_DIR / "Pulumi.dev.yaml"), "dev")
+run_program(load_stack_file(PROJECT_DIR / "Pulumi.prod.yaml"), "prod")
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "open loops: 0"
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
