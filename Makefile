@@ -17,46 +17,70 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 ACTIONLINT_VERSION ?= v1.7.12
 ACTIONLINT := $(HOME)/.cache/hubstack-tools/actionlint-$(ACTIONLINT_VERSION)/actionlint
 
-.PHONY: setup system-deps upstream plan check test bench docs clean
+# Which stack file a command reads: CONFIG when given, else Pulumi.$(STACK).yaml.
+STACK_ARGS = $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 
+.PHONY: help setup system-deps upstream plan check test bench docs clean
+.DEFAULT_GOAL := help
+
+## This list: every target with what it does
+help:
+	@awk '/^## / { text = substr($$0, 4); next } \
+	  /^[a-z][a-z-]*:/ && text { sub(/:.*/, ""); printf "  make %-13s %s\n", $$0, text } { text = "" }' $(MAKEFILE_LIST)
+
+# pip prints one line per package it fetches, without its progress bars; the first run takes about a minute.
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -c constraints.txt
-	touch $@
+	@echo "setup: a virtualenv in $(VENV) with the pinned packages of requirements*.txt (first run: about a minute)"
+	@start=$$(date +%s); $(PYTHON) -m venv $(VENV) && \
+	  $(PY) -m pip install --disable-pip-version-check --progress-bar off \
+	    -r requirements.txt -r requirements-dev.txt -c constraints.txt | grep -E '^(Collecting|ERROR)' ; \
+	  status=$${PIPESTATUS[0]}; [ $$status -eq 0 ] || exit $$status; \
+	  echo "setup: done in $$(($$(date +%s) - start)) s"
+	@touch $@
 
+## The virtualenv with the pinned packages (every target below makes it first)
 setup: $(VENV)/.installed
 
 ## Debian packages the tests need, installed with apt-get when missing
 system-deps:
 	@missing=$$(for package in $(SYSTEM_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
 	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:" $$missing; \
+	  echo "system-deps: installing Debian packages with apt-get (about a minute):" $$missing; \
+	  start=$$(date +%s); \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null && \
+	  echo "system-deps: done in $$(($$(date +%s) - start)) s"; \
 	fi
 
 ## Upstream data not in ../shared/upstream/: cert-manager's CRDs, from its Go module at the pinned chart version
 upstream: setup
-	@GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download \
-	  github.com/cert-manager/cert-manager@$$($(PY) -c 'from config.model import DEFAULT_CERT_MANAGER_CHART as v; print(v)')
+	@module=github.com/cert-manager/cert-manager@$$($(PY) -c 'from config.model import DEFAULT_CERT_MANAGER_CHART as v; print(v)'); \
+	  export GOFLAGS=-mod=mod GOTOOLCHAIN=local; \
+	  if ! GOPROXY=off go mod download $$module 2>/dev/null; then \
+	    echo "upstream: downloading $$module from the Go module proxy (first run: about 20 s)"; \
+	    go mod download $$module; \
+	  fi
 
 $(ACTIONLINT):
-	GOBIN=$(dir $@) GOFLAGS=-mod=mod GOTOOLCHAIN=local go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	@echo "actionlint: building $(ACTIONLINT_VERSION) from the Go module proxy into $(dir $@) (first run: about a minute)"
+	@start=$$(date +%s); GOBIN=$(dir $@) GOFLAGS=-mod=mod GOTOOLCHAIN=local \
+	  go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION) && \
+	  echo "actionlint: done in $$(($$(date +%s) - start)) s"
 
 ## Offline plan of a stack (no cloud, no credentials): make plan [STACK=dev | CONFIG=path/Pulumi.<stack>.yaml] [OUT=dir]
 plan: setup
-	$(PY) -m hubctl plan --stack $(STACK) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
+	$(PY) -m hubctl plan $(STACK_ARGS) $(if $(OUT),--out $(OUT))
 
-## Validate a stack file only
+## Check a stack file as `pulumi up` would: make check [STACK=dev | CONFIG=path/Pulumi.<stack>.yaml]
 check: setup
-	$(PY) -m hubctl check --stack $(STACK) $(if $(CONFIG),--config $(CONFIG))
+	$(PY) -m hubctl check $(STACK_ARGS)
 
-## All tests. pytest's exit code 5 means it collected no test: say so, and fail.
+## All tests (tiers that cannot run here say why in one line). Exit code 5 (no tests collected) fails.
 test: setup system-deps upstream $(ACTIONLINT)
 	@ACTIONLINT=$(ACTIONLINT) $(PY) -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; fi; exit $$status
 
-## Wall time of the offline plan of dev and prod (median of 5 runs each)
+## Wall time of the offline plan of dev and prod and of `hubctl check` (median of 5 runs each)
 bench: setup
 	$(PY) -m hubctl bench dev prod --runs 5
 
@@ -65,6 +89,7 @@ docs: setup
 	$(PY) -m hubctl schema
 	$(PY) -m hubctl reference
 
+## Remove the plans and benchmarks under build/
 clean:
 	rm -rf build
 
