@@ -121,21 +121,16 @@ def expiry_warning(certificate_pem: str, now: datetime) -> str | None:
 
 
 def chain_warning(certificate_pem: str) -> str | None:
-    """A warning when the chain stops short of a public root: browsers may fetch a missing intermediate, but
-    command-line clients, Python and git do not, and fail on the hub's address."""
-    last = load_chain(certificate_pem)[-1]
-    if last.issuer in _public_roots():
+    """A warning when the chain is the server certificate alone and a CA that is not a public root issued it: its
+    intermediate is missing. Browsers may fetch it; command-line clients, Python and git do not, and fail on the
+    hub's address. (A longer chain that ends below a private root is an institution's own CA: no warning.)"""
+    chain = load_chain(certificate_pem)
+    if len(chain) > 1 or chain[0].issuer in _public_roots():
         return None
-    issuer = last.issuer.rfc4514_string()
-    if len(load_chain(certificate_pem)) == 1:
-        return (
-            f"holds the server certificate alone, and its issuer ({issuer}) is not a public root: append the "
-            "intermediate certificate(s) your CA sent, after the server's (without them, clients other than "
-            "browsers refuse the hub)"
-        )
     return (
-        f"ends with a certificate issued by {issuer}, which is not a public root: if that is your institution's "
-        "own CA, every user's machine must trust it; else append the missing intermediate"
+        f"holds the server certificate alone, and its issuer ({chain[0].issuer.rfc4514_string()}) is not a public "
+        "root: append the intermediate certificate(s) your CA sent, after the server's (without them, clients "
+        "other than browsers refuse the hub)"
     )
 
 

@@ -15,6 +15,7 @@ ROOT_KEY = "hub"
 # How every unset secret's message starts: the offline plan takes these as warnings, `check` as problems.
 UNSET_SECRET = "is a secret and is not set"
 CAMEL_CASE = "is not a key: keys are camelCase here"
+ENCRYPTED_NOT_SECRET = "is encrypted (set with --secret), but it is not a secret: set it again without --secret"
 
 
 # What each string pattern of the model means, in words with an example: pydantic would show the regex.
@@ -222,7 +223,7 @@ def _message(detail: Any, root: type[BaseModel], loc: Sequence[str | int], value
     help_text = f" ({info.description.rstrip('.')})" if info is not None and info.description else ""
     shown = _value_text(value, written)
     if isinstance(value, dict) and set(value) == {"secure"}:
-        return "is encrypted (set with --secret), but it is not a secret: set it again without --secret"
+        return ENCRYPTED_NOT_SECRET
     if written is not None and isinstance(value, str):
         return f"{written} unquoted is a date to YAML (Pulumi would pass {value!r}): put it in quotes, \"{written}\""
     if kind == "string_type" and written is not None:
@@ -245,8 +246,11 @@ def _message(detail: Any, root: type[BaseModel], loc: Sequence[str | int], value
         return f"{shown} is out of range: it must be {bounds[kind]} {limit}{help_text}"
     if kind == "literal_error":
         return f"{shown!r} is not one of {context.get('expected', '').replace(' or ', ', ')}"
+    if kind in _KINDS and value is None:
+        return f"is empty: it {_KINDS[kind]}{help_text}"
     if kind in _KINDS:
-        got = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else repr(shown)
+        got = ("a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict)
+               else shown if isinstance(value, bool) else repr(shown))
         return f"{_KINDS[kind]}, not {got}{help_text}"
     if kind == "missing":
         return f"is required{help_text}"
@@ -272,6 +276,9 @@ def problems_from_validation(
             message = cause.message
         elif isinstance(cause, ValueError):
             message = str(cause)
+        elif detail["type"] == "extra_forbidden" and loc[-1] == "secure" and len(parts) > 1:
+            parts.pop()
+            message = ENCRYPTED_NOT_SECRET
         elif detail["type"] == "extra_forbidden":
             message = _unknown_key_message(root, detail["loc"])
         elif detail["type"] in ("union_tag_invalid", "union_tag_not_found"):

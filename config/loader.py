@@ -8,6 +8,7 @@ reads it (config.stack_yaml), and every key beside `hubstack:hub` is checked too
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.util
 import re
 from dataclasses import dataclass, field
@@ -78,7 +79,6 @@ class StackFile:
     """A stack file as Pulumi reads it: the `hubstack:hub` value (encrypted values as `{secure: ...}`), the text
     of its numbers and dates as written, and the problems of every other key."""
 
-    path: Path
     hub: Any = None
     written: dict[tuple[str | int, ...], str] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)
@@ -93,7 +93,7 @@ def read_stack(path: Path) -> StackFile:
     except stack_yaml.StackYamlError as error:
         where = f"line {error.line}" if error.line else "the file"
         raise ConfigError([(where, error.message)], str(path)) from None
-    stack = StackFile(path)
+    stack = StackFile()
     if document is None:
         document = {}
     if not isinstance(document, dict):
@@ -129,7 +129,7 @@ def read_stack(path: Path) -> StackFile:
 
 def _top_level_message(key: str) -> str:
     if key.startswith(f"{PROJECT}:") or key == CONFIG_KEY:
-        return f"belongs under `config:` (indent it below a `config:` line)"
+        return "belongs under `config:` (indent it below a `config:` line)"
     close = difflib.get_close_matches(key, STACK_FILE_KEYS, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"is not a key Pulumi reads in a stack file; {hint}a stack file has {', '.join(STACK_FILE_KEYS)}"
@@ -140,11 +140,17 @@ def _other_key_message(key: str, value: Any) -> Optional[str]:
     namespace, _, name = key.partition(":")
     shown = stack_yaml.plain(value)
     if namespace == PROJECT:
-        # `pulumi config set hub.cluster.workerCount 3` without --path makes a key of its own, which nothing reads.
+        # `pulumi config set hub.cluster.workerCount 3` without --path makes a key of its own, which nothing reads;
+        # a mapping here is a block indented one level too little.
         path = name if name.startswith((f"{CONFIG_KEY}.", f"{CONFIG_KEY}[")) else f"{CONFIG_KEY}.{name}"
+        if isinstance(shown, (dict, list)) and not _encrypted(value):
+            return (f"is not under {PROJECT}:{CONFIG_KEY}, so nothing reads it: indent it below "
+                    f"`{PROJECT}:{CONFIG_KEY}:` (it would be {path})")
+        command = (f"pulumi config set --secret --path '{path}' <value>" if _encrypted(value)
+                   else f"pulumi config set --path '{path}' {_shell(shown)}")
         return (
             f"is ignored: {PROJECT} reads one setting, {PROJECT}:{CONFIG_KEY}, and this looks like {path} set "
-            f"without --path. Run `pulumi config rm '{key}'` and `pulumi config set --path '{path}' {_shell(shown)}`"
+            f"without --path. Run `pulumi config rm '{key}'` and `{command}`"
         )
     if namespace == "pulumi":
         return None
@@ -163,7 +169,7 @@ def _other_key_message(key: str, value: Any) -> Optional[str]:
         return None
     if namespace == "kubernetes":
         return ("is ignored: the program makes its own Kubernetes provider from the cluster it creates, so no "
-                "kubernetes: setting reaches it; remove it (`pulumi config rm " + f"'{key}'`)")
+                f"kubernetes: setting reaches it; remove it (`pulumi config rm '{key}'`)")
     close = difflib.get_close_matches(namespace, [PROJECT, *PROVIDER_NAMESPACES, "pulumi", "kubernetes"], n=1)
     if close == [PROJECT]:
         return f"is not read: the namespace {namespace!r} is not {PROJECT!r}; did you mean {PROJECT}:{name}?"
@@ -181,21 +187,14 @@ def _encrypted(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"}
 
 
-_OPENSTACK_KEYS: Optional[list[str]] = None
-
-
+@functools.cache
 def _openstack_keys() -> list[str]:
     """The OpenStack provider's config keys, from the installed SDK's source (not imported: that is slow)."""
-    global _OPENSTACK_KEYS
-    if _OPENSTACK_KEYS is None:
-        spec = importlib.util.find_spec("pulumi_openstack")
-        found: list[str] = []
-        if spec and spec.submodule_search_locations:
-            source = Path(next(iter(spec.submodule_search_locations))) / "config" / "vars.py"
-            if source.is_file():
-                found = re.findall(r"__config__\.get(?:_\w+)?\('(\w+)'\)", source.read_text())
-        _OPENSTACK_KEYS = sorted(set(found))
-    return _OPENSTACK_KEYS
+    spec = importlib.util.find_spec("pulumi_openstack")
+    if not spec or not spec.submodule_search_locations:
+        return []
+    source = Path(next(iter(spec.submodule_search_locations))) / "config" / "vars.py"
+    return sorted(set(re.findall(r"__config__\.get(?:_\w+)?\('(\w+)'\)", source.read_text()))) if source.is_file() else []
 
 
 def read_stack_file(path: Path) -> Any:

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union, get_args
 
 from pydantic import (
     AfterValidator,
@@ -69,6 +69,17 @@ class Model(BaseModel):
         populate_by_name=False,
         use_attribute_docstrings=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        # pydantic would read `workerCount: true` as 1.
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                value = data.get(field.alias or name)
+                if isinstance(value, bool) and {int, float} & set(get_args(field.annotation) or [field.annotation]):
+                    raise RuleViolation(field.alias or name, f"must be a number, not {str(value).lower()}")
+        return data
 
 
 # ----------------------------------------------------------------------------------------------- field types

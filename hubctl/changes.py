@@ -534,22 +534,30 @@ def _issue_demo_certificate(hostname: str) -> tuple[str, str]:
     from cryptography.x509.oid import NameOID
 
     now = datetime.now(timezone.utc)
-    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hubstack change-table CA")])
-    server = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
-        .issuer_name(ca_name)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))  # far from the expiry warning, which would date the table
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+
+    def issue(subject: str, key, issuer: str, issuer_key, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365))  # far from the expiry warning, which would date the table
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    # A chain as a CA sends it: the server's certificate, then the intermediate (the root left out).
+    root_key, intermediate_key, server_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    intermediate = issue("hubstack change-table intermediate", intermediate_key, "hubstack change-table root",
+                         root_key, ca=True)
+    server = issue(hostname, server_key, "hubstack change-table intermediate", intermediate_key, ca=False)
     key = server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                    serialization.NoEncryption()).decode()
-    return server.public_bytes(serialization.Encoding.PEM).decode(), key
+    return "".join(cert.public_bytes(serialization.Encoding.PEM).decode() for cert in (server, intermediate)), key
 
 
 _DEMO_CERTIFICATES: dict[str, tuple[str, str]] = {}

@@ -171,6 +171,24 @@ class _RecordingMonitor(MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+class _EngineLog(logging.Handler):
+    """What the program logs (pulumi.log.warn) printed as the engine prints it, `warning: <message>`, to the
+    stderr of the moment (pytest swaps it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
+def _engine_log() -> logging.Logger:
+    log = logging.getLogger("hubctl.plan.engine")
+    log.addHandler(_EngineLog(logging.WARNING))
+    log.setLevel(logging.INFO)
+    return log
+
+
+_ENGINE_LOG = _engine_log()
+
+
 def run_program(
     config: HubConfig | dict[str, Any],
     stack: str,
@@ -189,7 +207,7 @@ def run_program(
         MockSettings(
             monitor=monitor,
             monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-            engine=MockEngine(None),
+            engine=MockEngine(_ENGINE_LOG),
             project=PROJECT,
             stack=stack,
             dry_run=True,

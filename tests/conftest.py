@@ -55,6 +55,13 @@ def stack_data(stack: str) -> dict[str, Any]:
     return copy.deepcopy(read_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml"))
 
 
+def cilogon_auth(**users: list[str]) -> dict[str, Any]:
+    """A login whose usernames are email addresses (CILogon's OpenID Connect), with these admin/allowed users."""
+    return {"type": "oidc", "clientId": "cilogon:/client_id/hub", "usernameClaim": "email",
+            "authorizeUrl": "https://cilogon.org/authorize", "tokenUrl": "https://cilogon.org/oauth2/token",
+            "userdataUrl": "https://cilogon.org/oauth2/userinfo", **users}
+
+
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     """config.errors.set_path, where `~` as value deletes the key (as in the invalid-config fixtures)."""
     if value == "~":

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from config import ConfigError, HubConfig, parse
-from config.certificates import covers, expiry_warning
+from config.certificates import chain_warning, covers, expiry_warning
 from config.model import SECRET_PLACEHOLDER
 from hubctl.plan import run_program
 
@@ -132,3 +132,9 @@ def test_program_warns_of_a_certificate_about_to_expire(caplog):
         run_program(config, "dev")
     assert any("hub.tls.certificate" in record.getMessage() and "days left" in record.getMessage()
                for record in caplog.records)
+
+
+def test_a_chain_without_its_intermediate_warns_and_a_whole_one_does_not():
+    issued = certs.server(DEV_HOST)
+    assert "append the intermediate" in chain_warning(certs.chain(issued))
+    assert chain_warning(certs.chain(issued, certs.intermediate())) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import yaml
 from config import ConfigError, HubConfig, parse
 from config.model import SECRET_PLACEHOLDER
 
-from .conftest import FIXTURES, PROJECT_DIR, set_path, stack_data
+from .conftest import FIXTURES, PROJECT_DIR, join_path, set_path, stack_data
 
 INVALID = yaml.safe_load((FIXTURES / "invalid-configs.yaml").read_text())
 VALID = sorted((FIXTURES / "valid").glob("Pulumi.*.yaml")) + sorted(PROJECT_DIR.glob("Pulumi.*.yaml"))
@@ -128,3 +129,36 @@ def test_model_is_frozen():
     config = _offline(stack_data("dev"))
     with pytest.raises(Exception):
         config.name = "other"  # type: ignore[misc]
+
+
+# What pydantic says in its own words: none of it may reach an admin.
+PYDANTIC_WORDS = re.compile(r"Input should|instance of|String should|Value error|validation error|Field required|"
+                            r"should have|Extra inputs|type=|\[type|<class", re.IGNORECASE)
+WRONG_VALUES = [[], {}, "x", 12345, 1.5, True, None, -1, "", {"secure": "v1:AAAA"}, "x\u200b"]
+
+
+def _leaf_paths(value, path=()):
+    if path:
+        yield path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        yield from _leaf_paths(item, (*path, key))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_wrong_value_anywhere_gets_our_words(stack):
+    """Each key of the example stacks, set to each kind of wrong value: every problem names a hub key and says
+    what is wrong in words of its own, never pydantic's."""
+    checked = 0
+    for path in _leaf_paths(stack_data(stack)):
+        for wrong in WRONG_VALUES:
+            data = stack_data(stack)
+            set_path(data, join_path(path), wrong)
+            try:
+                _offline(data)
+            except ConfigError as error:
+                for key, message in error.problems:
+                    checked += 1
+                    assert key.startswith("hub"), (path, wrong, key)
+                    assert not PYDANTIC_WORDS.search(message), (join_path(path), wrong, message)
+    assert checked > 300

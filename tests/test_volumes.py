@@ -23,7 +23,7 @@ from config.loader import parse
 from hubctl import volumes as inventory
 from render import naming
 
-from .conftest import stack_data
+from .conftest import cilogon_auth, stack_data
 from .fake_kubernetes import FakeKubernetes
 
 HUB = "dev-hub"
@@ -36,9 +36,7 @@ OTHER_PROJECT_SERVER = "a0a0a0a0-b1b1-4c2c-8d3d-e4e4e4e4e4e4"  # not in the list
 def hub_config(**auth: list[str]):
     """The dev hub with CILogon logins, whose usernames are email addresses (as some of the names below)."""
     data = stack_data("dev")
-    data["auth"] = {"type": "oidc", "clientId": "cilogon:/client_id/dev-hub", "usernameClaim": "email",
-                    "authorizeUrl": "https://cilogon.org/authorize", "tokenUrl": "https://cilogon.org/oauth2/token",
-                    "userdataUrl": "https://cilogon.org/oauth2/userinfo", **auth}
+    data["auth"] = cilogon_auth(**auth)
     return parse(data, "Pulumi.dev.yaml", offline=True)
 
 

@@ -26,7 +26,7 @@ import yaml
 
 from render import naming
 
-from ..conftest import PROJECT_DIR
+from ..conftest import PROJECT_DIR, cilogon_auth
 from ..fake_kubernetes import FakeKubernetes
 from .api import SETTLE_SECONDS, connect, csi_metadata, settled
 from .test_lifecycle import lab_hub
@@ -105,7 +105,7 @@ def project(local_cloud: dict[str, Any]) -> Iterator[Project]:
 def stack_file(local_cloud: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     hub = lab_hub(local_cloud)
     hub.update({"name": HUB, "fqdn": f"{HUB}.hubstack.test"})
-    hub["auth"].update({"adminUsers": ["hubadmin"], "allowedUsers": ["student1", "student2", "Jane.Doe@example.org"]})
+    hub["auth"] = cilogon_auth(adminUsers=["hubadmin"], allowedUsers=["student1", "student2", "Jane.Doe@example.org"])
     path = tmp_path_factory.mktemp("inventory") / "Pulumi.inventory.yaml"
     path.write_text(yaml.safe_dump({"config": {"hubstack:hub": hub}}))
     return path
