@@ -16,5 +16,6 @@ cloud:
 cloud-stop:
 	@$(CLOUD_DIR)/cloud.sh stop
 
+## Whether the local OpenStack runs, service by service
 cloud-status:
 	@$(CLOUD_DIR)/cloud.sh status

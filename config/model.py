@@ -891,6 +891,31 @@ class HubConfig(Model):
         return self
 
     @model_validator(mode="after")
+    def _subnet_holds_workers(self) -> "HubConfig":
+        first, last = (ipaddress.ip_address(address) for address in self.cloud.dhcp_pool)
+        # Workers take their addresses from the DHCP pool, and so does Neutron's own DHCP port.
+        room = int(last) - int(first) + 1 - 1
+        if self.cluster.worker_count > room:
+            raise RuleViolation(
+                "cloud.networkCidr",
+                f"{self.cloud.network_cidr} leaves {room} addresses for workers ({first}-{last}, less Neutron's DHCP "
+                f"port), and workerCount is {self.cluster.worker_count}: use a larger subnet, such as 10.0.42.0/24",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _pool_is_the_routers(self) -> "HubConfig":
+        pool = self.floating_ip.pool
+        if pool and pool not in (self.cloud.external_network, self.cloud.external_network_id):
+            raise RuleViolation(
+                "floatingIp.pool",
+                f"{pool!r} is not the router's external network ({self.cloud.external_network!r}, "
+                "hub.cloud.externalNetwork): a floating IP from another network cannot reach the hub; remove pool, "
+                "or set hub.cloud.externalNetwork and externalNetworkId to that network",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _storage_has_share(self) -> "HubConfig":
         if self.homes_on_nfs and self.shared_data is None:
             raise RuleViolation(

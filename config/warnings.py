@@ -6,10 +6,11 @@ the program cannot make for the admin; a config that cannot work is refused by t
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Optional
 
-from .model import AuthBase, GitHubAuth, HubConfig, ManualTls
+from .model import AuthBase, DummyAuth, GitHubAuth, GlobusAuth, HubConfig, ManualTls
 
 
 def warnings(config: HubConfig, now: Optional[datetime] = None) -> list[tuple[str, str]]:
@@ -21,6 +22,20 @@ def warnings(config: HubConfig, now: Optional[datetime] = None) -> list[tuple[st
         for warning in (expiry_warning(config.tls.certificate, now), chain_warning(config.tls.certificate)):
             if warning:
                 found.append(("hub.tls.certificate", warning))
+    if config.auth.allow_all and not isinstance(config.auth, DummyAuth):
+        found.append((
+            "hub.auth.allowAll",
+            f"lets in everyone who has an account with the login provider ({_everyone(config.auth)}), "
+            "and each gets a server and a home volume: list allowedUsers (or allowedOrganizations) unless the hub is "
+            "meant for the public",
+        ))
+    for name in config.singleuser.extra_env:
+        if _SECRET_NAME.search(name):
+            found.append((
+                f"hub.singleuser.extraEnv.{name}",
+                "looks like a secret, and extraEnv is plain text in the stack file, the plan, the Helm release and "
+                "every user's environment: keep credentials out of it",
+            ))
     if _only_admins(config.auth):
         found.append((
             "hub.auth.allowedUsers",
@@ -28,6 +43,16 @@ def warnings(config: HubConfig, now: Optional[datetime] = None) -> list[tuple[st
             "(allowedUsers: [alice, bob]), or set allowAll: true for everyone the login provider lets in",
         ))
     return found
+
+
+def _everyone(auth: AuthBase) -> str:
+    if isinstance(auth, GlobusAuth) and auth.identity_provider:
+        return f"everyone with an identity at {auth.identity_provider}"
+    return {"github": "every GitHub user", "globus": "every Globus identity", "azuread": "everyone in the tenant",
+            "oidc": "everyone the OpenID provider knows"}[auth.type]
+
+
+_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.IGNORECASE)
 
 
 def _only_admins(auth: AuthBase) -> bool:

@@ -70,3 +70,35 @@ def test_check_as_a_command_prints_no_traceback_and_exits_1():
     assert result.returncode == 1
     assert "hubstack:cluster.workerCount: is ignored" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_certificate_expiring_in_ten_days_is_a_warning_of_check(tmp_path: Path):
+    """Dated from today, so not a file of the corpus: the base with a certificate of its own that expires in 10
+    days (and its intermediate), the key set encrypted."""
+    from datetime import timedelta
+
+    from . import certs
+
+    host = "corpus-hub.corpus.projects.jetstream-cloud.org"
+    chain = certs.chain(certs.server(host, not_after=certs.NOW + timedelta(days=10)), certs.intermediate())
+    manual = "      type: manual\n      certificate: |\n" + "".join(f"        {line}\n" for line in chain.splitlines())
+    manual += "      key:\n        secure: v1:a2V5\n"
+    text = (FIXTURES / "bad-stacks" / "Pulumi.valid.yaml").read_text()
+    text = text.replace("      type: letsencrypt\n      email: hub-admins@example.org\n", manual)
+    path = tmp_path / "Pulumi.expiring.yaml"
+    path.write_text(text)
+    code, output = _check(path)
+    assert code == 0, output
+    assert re.search(r"^warning: hub.tls.certificate: .* expires on .* \((9|10) days left\): renew it", output,
+                     re.MULTILINE), output
+
+
+def test_check_imports_no_pulumi_sdk():
+    """What keeps `hubctl check` fast: it reads and judges a stack file without the Pulumi SDK or a provider."""
+    script = ("import sys; from typer.testing import CliRunner; from hubctl.__main__ import app; "
+              "result = CliRunner().invoke(app, ['check', '--stack', 'prod']); "
+              "print(sorted({name.split('.')[0] for name in sys.modules if name.startswith('pulumi')}))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
