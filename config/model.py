@@ -893,8 +893,8 @@ class HubConfig(Model):
     @model_validator(mode="after")
     def _subnet_holds_workers(self) -> "HubConfig":
         first, last = (ipaddress.ip_address(address) for address in self.cloud.dhcp_pool)
-        # Workers take their addresses from the DHCP pool, and so does Neutron's own DHCP port.
-        room = int(last) - int(first) + 1 - 1
+        # Workers take their addresses from the DHCP pool, and so does Neutron's own DHCP port (the one less).
+        room = int(last) - int(first)
         if self.cluster.worker_count > room:
             raise RuleViolation(
                 "cloud.networkCidr",

@@ -45,35 +45,27 @@ class StackYamlError(ValueError):
         self.message = message
 
 
-class UnquotedDate(str):
-    """An unquoted date or time: Pulumi hands the program Go's time.String() of it; `text` is what was written."""
+class _Written:
+    """A value with the text it was written as, so that messages quote what the admin wrote (`1e3`, `0755`)."""
 
     text: str
 
-    def __new__(cls, value: str, text: str) -> "UnquotedDate":
-        made = super().__new__(cls, value)
+    def __new__(cls, value: Any, text: str) -> Any:
+        made = super().__new__(cls, value)  # type: ignore[call-arg]
         made.text = text
         return made
 
 
-class NumberFromText(int):
-    """A number with the text it was written as (`1e3`, `0755`): messages quote what the admin wrote."""
-
-    text: str
-
-    def __new__(cls, value: int, text: str) -> "NumberFromText":
-        made = super().__new__(cls, value)
-        made.text = text
-        return made
+class UnquotedDate(_Written, str):
+    """An unquoted date or time: Pulumi hands the program Go's time.String() of it."""
 
 
-class FloatFromText(float):
-    text: str
+class NumberFromText(_Written, int):
+    pass
 
-    def __new__(cls, value: float, text: str) -> "FloatFromText":
-        made = super().__new__(cls, value)
-        made.text = text
-        return made
+
+class FloatFromText(_Written, float):
+    pass
 
 
 def _go_time_string(match: re.Match[str]) -> str:
@@ -204,9 +196,9 @@ def plain(value: Any, path: tuple[str | int, ...] = (), written: dict[tuple[str 
         return {key: plain(item, (*path, key), written) for key, item in value.items()}
     if isinstance(value, list):
         return [plain(item, (*path, index), written) for index, item in enumerate(value)]
-    if isinstance(value, (NumberFromText, FloatFromText, UnquotedDate)):
+    if isinstance(value, _Written):
         written[path] = value.text
-        return {NumberFromText: int, FloatFromText: float, UnquotedDate: str}[type(value)](value)
+        return next(plain_type(value) for plain_type in (str, int, float) if isinstance(value, plain_type))
     return value
 
 
