@@ -212,7 +212,10 @@ def load(text: str) -> Any:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 0
-        raise StackYamlError(line, f"is not valid YAML: {error.problem or error}") from None
+        problem = str(error.problem or error)
+        if "tab character" in problem:
+            problem = "a tab where YAML wants spaces; indent with spaces only"
+        raise StackYamlError(line, f"is not valid YAML: {problem}") from None
     except yaml.YAMLError as error:
         raise StackYamlError(0, f"is not valid YAML: {error}") from None
 
