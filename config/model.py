@@ -754,6 +754,76 @@ class Charts(Model):
         return Path(self.archives).expanduser() / f"{chart}-{version}.tgz"
 
 
+# ------------------------------------------------------------------------------------- z2jh values not modelled
+
+# Values of the Zero to JupyterHub chart that the program sets from the hub's settings, by path, with the setting
+# that decides each (or why the program keeps it). hub.jupyterhubValues may set anything else; a key on or below
+# one of these is refused, so that no setting is decided in two places.
+JUPYTERHUB_VALUES_OWNED = {
+    "hub.config.JupyterHub.authenticator_class": "hub.auth.type",
+    "hub.config.JupyterHub.cookie_secret": "the program (kept the same across cluster rebuilds)",
+    "hub.config.Authenticator": "hub.auth (adminUsers, allowedUsers, allowAll)",
+    "hub.config.GitHubOAuthenticator": "hub.auth",
+    "hub.config.GlobusOAuthenticator": "hub.auth",
+    "hub.config.AzureAdOAuthenticator": "hub.auth",
+    "hub.config.GenericOAuthenticator": "hub.auth",
+    "hub.config.DummyAuthenticator": "hub.auth",
+    "hub.config.ConfigurableHTTPProxy.auth_token": "the program (kept the same across cluster rebuilds)",
+    "hub.config.CryptKeeper": "the program (kept the same across cluster rebuilds)",
+    "hub.db.pvc.storageClassName": "hub.userStorage.storageClass",
+    "hub.extraConfig.hubstack-shared-data": "hub.sharedData.readOnly",
+    "hub.nodeSelector": "the program (the hub runs on the control plane)",
+    "hub.tolerations": "the program (the hub runs on the control plane)",
+    "proxy.service": "the program (k3s's Traefik serves the hub: the proxy needs no load balancer)",
+    "proxy.https": "hub.tls (k3s's Traefik terminates TLS)",
+    "proxy.chp.nodeSelector": "the program (the proxy runs on the control plane)",
+    "proxy.chp.tolerations": "the program (the proxy runs on the control plane)",
+    "singleuser.image": "hub.singleuser.image",
+    "singleuser.defaultUrl": "hub.singleuser.defaultUrl",
+    "singleuser.startTimeout": "hub.singleuser.startTimeout",
+    "singleuser.cpu": "hub.singleuser.cpu",
+    "singleuser.memory": "hub.singleuser.memory",
+    "singleuser.extraEnv": "hub.singleuser.extraEnv",
+    "singleuser.lifecycleHooks": "hub.singleuser.postStart and hub.singleuser.gitPuller",
+    "singleuser.profileList": "hub.profiles",
+    "singleuser.storage": "hub.userStorage and hub.sharedData",
+    "singleuser.initContainers": "hub.sharedData (the NFS ownership fix)",
+    "singleuser.uid": "the program (homes and shared data on NFS belong to uid 1000)",
+    "singleuser.fsGid": "the program (homes and shared data on NFS belong to gid 100)",
+    "scheduling.userScheduler.nodeSelector": "the program (the user scheduler runs on the control plane)",
+    "scheduling.userScheduler.tolerations": "the program (the user scheduler runs on the control plane)",
+    "prePuller.hook.enabled": "the program (the install hook would hold `pulumi up` past Helm's timeout)",
+    "ingress": "hub.tls and the hub's hostname",
+    "cull": "hub.culling",
+}
+
+
+def _owner(path: str) -> Optional[tuple[str, str]]:
+    """The owned path on, above or below `path`, and the setting that decides it."""
+    for owned, owner in JUPYTERHUB_VALUES_OWNED.items():
+        if path == owned or path.startswith(f"{owned}.") or owned.startswith(f"{path}."):
+            return owned, owner
+    return None
+
+
+def leaf_paths(value: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of every leaf of nested mappings."""
+    if isinstance(value, dict) and value:
+        return [path for key, item in value.items()
+                for path in leaf_paths(item, f"{prefix}.{key}" if prefix else str(key))]
+    return [prefix]
+
+
+def _jupyterhub_values(values: dict[str, Any]) -> dict[str, Any]:
+    for path in leaf_paths(values):
+        found = _owner(path)
+        if found:
+            owned, owner = found
+            words = f"set it with {owner}" if owner.startswith("hub.") else f"it is {owner}"
+            raise RuleViolation(path, f"the program sets {owned}: {words}")
+    return values
+
+
 # ------------------------------------------------------------------------------------------------------ root
 
 
@@ -776,6 +846,14 @@ class HubConfig(Model):
     profiles: list[Profile] = Field(default_factory=list, description="Server options users choose from.")
     culling: Culling = Field(default_factory=Culling)
     charts: Charts = Field(default_factory=Charts)
+    jupyterhub_values: Annotated[dict[str, Any], AfterValidator(_jupyterhub_values)] = Field(
+        default_factory=dict,
+        description="Zero to JupyterHub chart values the program does not model (a PostgreSQL hub.db, "
+        "imagePullSecrets, hub.extraConfig, hub.services, scheduling.userPlaceholder, "
+        "scheduling.userPods.nodeAffinity.matchNodePurpose, annotations), merged over the program's values last as "
+        "Helm merges values. Keys the program sets from other settings are refused, naming that setting. Helm "
+        "checks the result against the chart's values schema (at `pulumi preview` and `up`).",
+    )
     layers: Literal["all", "openstack"] = Field(
         "all",
         description="What the stack deploys. `all`: the OpenStack layer and the hub on its k3s cluster. "

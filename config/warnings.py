@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timezone
 from typing import Optional
 
-from .model import AuthBase, DummyAuth, GitHubAuth, GlobusAuth, HubConfig, ManualTls
+from .model import AuthBase, DummyAuth, GitHubAuth, GlobusAuth, HubConfig, ManualTls, leaf_paths
 
 
 def warnings(config: HubConfig, now: Optional[datetime] = None) -> list[tuple[str, str]]:
@@ -35,6 +35,13 @@ def warnings(config: HubConfig, now: Optional[datetime] = None) -> list[tuple[st
                 f"hub.singleuser.extraEnv.{name}",
                 "looks like a secret, and extraEnv is plain text in the stack file, the plan, the Helm release and "
                 "every user's environment: keep credentials out of it",
+            ))
+    for path in leaf_paths(config.jupyterhub_values):
+        if _SECRET_NAME.search(path.rsplit(".", 1)[-1]):
+            found.append((
+                f"hub.jupyterhubValues.{path}",
+                "looks like a secret, and jupyterhubValues is plain text in the stack file, the plan and the Helm "
+                "release: keep credentials in a Kubernetes Secret and refer to it by name",
             ))
     if _only_admins(config.auth):
         found.append((

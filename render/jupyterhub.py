@@ -237,7 +237,24 @@ def ingress(config: HubConfig) -> dict[str, Any]:
     return values
 
 
+def merge_values(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` over `base` as Helm coalesces values: mappings merge key by key, anything else replaces. A null
+    stays, so that Helm drops the chart's default there."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def values(config: HubConfig, secrets: Secrets = Secrets()) -> dict[str, Any]:
+    """The chart's values: what the program derives from the hub's settings, then hub.jupyterhubValues over it."""
+    return merge_values(_program_values(config, secrets), config.jupyterhub_values)
+
+
+def _program_values(config: HubConfig, secrets: Secrets) -> dict[str, Any]:
     hub: dict[str, Any] = {"config": hub_config(config, secrets), **placement.on_control_plane()}
     if not config.homes_on_nfs:
         # The hub database's claim names its class: it is a Cinder volume like the homes, and an adopted one

@@ -82,7 +82,10 @@ def test_core_pods_on_the_control_plane_user_pods_on_workers(variant):
     values = _values(variant)
     for component in (values["hub"], values["proxy"]["chp"], values["scheduling"]["userScheduler"]):
         assert {key: component[key] for key in CONTROL_PLANE} == CONTROL_PLANE
-    assert values["scheduling"]["userPods"]["nodeAffinity"]["matchNodePurpose"] == "require"
+    # hub.jupyterhubValues may relax it (users on any node when workers are full).
+    purpose = variant.config().jupyterhub_values.get("scheduling", {}).get("userPods", {}).get("nodeAffinity", {})
+    assert values["scheduling"]["userPods"]["nodeAffinity"]["matchNodePurpose"] == purpose.get(
+        "matchNodePurpose", "require")
     # The workers' taint is tolerated by z2jh's default userPods.tolerations: not overridden here.
     assert "tolerations" not in values["scheduling"]["userPods"]
 
@@ -238,3 +241,39 @@ def test_cert_manager_crd_check_catches_typos_and_wrong_types():
     wrong_type = copy.deepcopy(issuer)
     wrong_type["spec"]["acme"]["solvers"] = {"http01": {}}
     assert any(error.startswith("spec.acme.solvers:") for error in cert_manager_errors(wrong_type, "clusterissuers"))
+
+
+def test_chart_values_beyond_the_model_merge_last_as_helm_merges():
+    variant = next(variant for variant in VARIANTS if variant.name == "chart-values-beyond-the-model")
+    config = variant.config()
+    values = _values(variant)
+    extra = config.jupyterhub_values
+    assert values["hub"]["db"] == {**extra["hub"]["db"], "pvc": {"storageClassName": "cinder-retain"}}
+    assert values["hub"]["services"] == extra["hub"]["services"]
+    assert values["hub"]["config"] == _values(VARIANTS[1])["hub"]["config"]  # the program's, untouched
+    assert values["imagePullSecrets"] == ["registry-credentials"]
+    assert values["singleuser"]["extraAnnotations"] is None  # a null reaches Helm, which drops the chart default
+    assert values["singleuser"]["image"] == _values(VARIANTS[1])["singleuser"]["image"]
+
+
+@pytest.mark.parametrize("path, owner", [
+    ("singleuser.image.tag", "hub.singleuser.image"),
+    ("singleuser.profileList", "hub.profiles"),
+    ("hub.config.GitHubOAuthenticator.client_secret", "hub.auth"),
+    ("hub.db.pvc.storageClassName", "hub.userStorage.storageClass"),
+    ("ingress.hosts", "hub.tls and the hub's hostname"),
+    ("cull.timeout", "hub.culling"),
+])
+def test_chart_values_the_program_sets_are_refused_naming_the_setting(path, owner):
+    from config import ConfigError, parse
+    from config.errors import set_path
+
+    data = VARIANTS[1].data()
+    extra: dict = {}
+    set_path(extra, path, "x")
+    data["jupyterhubValues"] = extra
+    with pytest.raises(ConfigError) as caught:
+        parse(data, offline=True, plaintext_secrets=True)
+    problems = dict(caught.value.problems)
+    assert f"hub.jupyterhubValues.{path}" in problems, caught.value.render()
+    assert owner in problems[f"hub.jupyterhubValues.{path}"]

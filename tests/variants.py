@@ -32,6 +32,23 @@ PROFILES = [
 ]
 
 
+# What the seeds and their peers set that the model does not: hub.jupyterhubValues (z2jh 4.4.0 keys).
+JUPYTERHUB_VALUES = {
+    "hub": {
+        "db": {"type": "postgres", "url": "postgresql+psycopg2://jupyterhub@db.example.org:5432/jupyterhub"},
+        "extraConfig": {"timeouts": "c.Spawner.http_timeout = 120"},
+        "services": {"grader": {"url": "http://grader.jhub.svc:8888", "admin": True}},
+        "annotations": {"example.org/owner": "atmos-course"},
+    },
+    "imagePullSecrets": ["registry-credentials"],
+    "scheduling": {
+        "userPlaceholder": {"enabled": True, "replicas": 2},
+        "userPods": {"nodeAffinity": {"matchNodePurpose": "prefer"}},
+    },
+    "singleuser": {"networkPolicy": {"egressAllowRules": {"privateIPs": True}}, "extraAnnotations": None},
+}
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
@@ -75,4 +92,5 @@ VARIANTS = [
         "singleuser.gitPuller": {"repository": "https://github.com/Unidata/python-training", "directory": "training"},
     }),
     Variant("letsencrypt-staging-shared-data", "dev", {"sharedData": SHARED_DATA, "tls.environment": "staging"}),
+    Variant("chart-values-beyond-the-model", "prod", {"jupyterhubValues": JUPYTERHUB_VALUES}),
 ]
