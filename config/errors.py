@@ -285,7 +285,8 @@ def problems_from_validation(
             context = detail["ctx"]
             parts.append(context["discriminator"].strip("'"))
             message = f"use one of {', '.join(_tags_at(root, loc))}"
-            message = f"{context['tag']!r} is not a known type: {message}" if "tag" in context else f"is required: {message}"
+            message = (f"{context['tag']!r} is not a known type: {message}" if "tag" in context
+                       else f"is required: {message}")
         else:
             message = _message(detail, root, loc, detail.get("input"), (written or {}).get(tuple(in_input)))
         path = join_path(parts)

@@ -194,7 +194,9 @@ def _openstack_keys() -> list[str]:
     if not spec or not spec.submodule_search_locations:
         return []
     source = Path(next(iter(spec.submodule_search_locations))) / "config" / "vars.py"
-    return sorted(set(re.findall(r"__config__\.get(?:_\w+)?\('(\w+)'\)", source.read_text()))) if source.is_file() else []
+    if not source.is_file():
+        return []
+    return sorted(set(re.findall(r"__config__\.get(?:_\w+)?\('(\w+)'\)", source.read_text())))
 
 
 def read_stack_file(path: Path) -> Any:

@@ -140,19 +140,28 @@ DnsName = Annotated[str, AfterValidator(_dns_name)]
 HubName = Annotated[
     str,
     Field(
-        pattern=rule(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$", "2-40 lowercase letters, digits and '-', starting with a letter, such as atmos-course"),
+        pattern=rule(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$",
+            "2-40 lowercase letters, digits and '-', starting with a letter, such as atmos-course"),
         description="Lowercase letters, digits and '-', 2-40 characters, starting with a letter.",
     ),
 ]
+def _number_as_text(value: Any) -> Any:
+    # A bare number reaches normalize_memory, which says it lacks a unit.
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
 MemorySize = Annotated[
     str,
-    BeforeValidator(lambda value: str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value),
+    BeforeValidator(_number_as_text),
     AfterValidator(normalize_memory),
     Field(description=MEMORY_HINT),
 ]
 KubeQuantity = Annotated[
     str,
-    Field(pattern=rule(r"^[1-9]\d*(Ki|Mi|Gi|Ti)$", "a whole size in Ki, Mi, Gi or Ti, such as 10Gi"), description="A Kubernetes storage size such as 10Gi."),
+    Field(
+        pattern=rule(r"^[1-9]\d*(Ki|Mi|Gi|Ti)$", "a whole size in Ki, Mi, Gi or Ti, such as 10Gi"),
+        description="A Kubernetes storage size such as 10Gi.",
+    ),
 ]
 
 
@@ -199,7 +208,11 @@ def _absolute_path(value: str) -> str:
 
 
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
-HttpsUrl = Annotated[str, Field(pattern=rule(r"^https://[^\s/]+(/\S*)?$", "an https:// URL without spaces, such as https://keystone.example.org:5000/v3"), description="An https:// URL.")]
+HttpsUrl = Annotated[str, Field(
+    pattern=rule(r"^https://[^\s/]+(/\S*)?$",
+                 "an https:// URL without spaces, such as https://keystone.example.org:5000/v3"),
+    description="An https:// URL.",
+)]
 
 
 # ----------------------------------------------------------------------------------------------------- cloud
@@ -224,7 +237,8 @@ class Cloud(Model):
         "An ID, not a name: a name moves to each new build, which would rebuild every server.",
     )
     image_user: str = Field(
-        "ubuntu", pattern=rule(r"^[a-z_][a-z0-9_-]{0,31}$", "a Linux user name, such as ubuntu or rocky"), description="The image's default login user (a sudoer)."
+        "ubuntu", pattern=rule(r"^[a-z_][a-z0-9_-]{0,31}$",
+            "a Linux user name, such as ubuntu or rocky"), description="The image's default login user (a sudoer)."
     )
     image_min_disk_gb: int = Field(20, ge=1, description="The image's minimum disk (Glance min_disk), in GB.")
     availability_zone: str = Field("nova", min_length=1, description="Availability zone of servers and volumes.")
@@ -315,7 +329,8 @@ class Cluster(Model):
     k3s_version: str = Field(
         DEFAULT_K3S_VERSION,
         alias="k3sVersion",
-        pattern=rule(r"^v1\.\d+\.\d+\+k3s\d+$", "a k3s release as k3s names it, such as v1.33.5+k3s1"), description="k3s release, e.g. v1.33.5+k3s1."
+        pattern=rule(r"^v1\.\d+\.\d+\+k3s\d+$",
+            "a k3s release as k3s names it, such as v1.33.5+k3s1"), description="k3s release, e.g. v1.33.5+k3s1."
     )
     control_plane_flavor: str = Field("m3.medium", description="Flavor of the control-plane server.")
     worker_flavor: str = Field("m3.medium", description="Flavor of every worker (where user servers run).")
@@ -515,7 +530,8 @@ def _username(value: str) -> str:
         raise ValueError("is empty: give the user's name as the login provider has it, such as alice")
     hidden = [char for char in value if unicodedata.category(char) in ("Cc", "Cf", "Co", "Cn", "Zl", "Zp", "Zs")]
     if hidden:
-        what = ", ".join(sorted({f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}" for char in hidden}))
+        what = ", ".join(sorted({f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
+                                 for char in hidden}))
         raise ValueError(f"{value!r} holds a space or an invisible character ({what}), which no login gives: "
                          "retype the name")
     return value
@@ -584,7 +600,8 @@ def _github_login(value: str) -> str:
 class GitHubAuth(OAuthBase):
     type: Literal["github"]
     allowed_organizations: list[
-        Annotated[str, Field(pattern=rule(rf"^{_GITHUB_NAME}(:[A-Za-z0-9._-]+)?$", "a GitHub organization such as jupyterhub, or org:team such as jupyterhub:admins"),
+        Annotated[str, Field(pattern=rule(rf"^{_GITHUB_NAME}(:[A-Za-z0-9._-]+)?$",
+            "a GitHub organization such as jupyterhub, or org:team such as jupyterhub:admins"),
                              description="An organization such as jupyterhub, or org:team such as jupyterhub:admins.")]
     ] = Field(default_factory=list, description="GitHub organizations (or org:team) whose members may log in.")
 
@@ -611,7 +628,8 @@ class GlobusAuth(OAuthBase):
 
 class AzureAdAuth(OAuthBase):
     type: Literal["azuread"]
-    tenant_id: str = Field(pattern=rule(r"^[0-9a-fA-F-]{36}$", "a UUID, such as 2f3a4b5c-1d2e-4f60-8a9b-0c1d2e3f4a5b"), description="Directory (tenant) ID, a UUID.")
+    tenant_id: str = Field(pattern=rule(r"^[0-9a-fA-F-]{36}$",
+        "a UUID, such as 2f3a4b5c-1d2e-4f60-8a9b-0c1d2e3f4a5b"), description="Directory (tenant) ID, a UUID.")
     username_claim: Literal["upn", "oid", "preferred_username"] = Field(
         "upn",
         description="Claim used as username: upn (readable) or oid (immutable). Never 'name', which is "
@@ -651,11 +669,13 @@ Auth = Annotated[
 
 class Image(Model):
     name: str = Field(
-        pattern=rule(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$", "an image repository in lowercase, without tag, such as quay.io/jupyter/scipy-notebook"),
+        pattern=rule(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$",
+            "an image repository in lowercase, without tag, such as quay.io/jupyter/scipy-notebook"),
         description="Image repository without tag, e.g. quay.io/jupyter/scipy-notebook.",
     )
     tag: str = Field(
-        pattern=rule(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "an image tag: letters, digits, '_', '.' and '-', such as 2025-10-20"),
+        pattern=rule(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+            "an image tag: letters, digits, '_', '.' and '-', such as 2025-10-20"),
         description="An immutable tag such as 2025-10-20 or a date+commit tag; 'latest' is refused.",
     )
 
@@ -690,15 +710,19 @@ class MemoryResources(Model):
 
 class GitPuller(Model):
     repository: HttpsUrl = Field(description="Git repository pulled into each user's home when a server starts.")
-    branch: str = Field("main", pattern=rule(r"^[A-Za-z0-9._/-]+$", "a branch name such as main"), description="Branch to pull.")
-    directory: str = Field(pattern=rule(r"^[A-Za-z0-9._-]+$", "a folder name without '/', such as course-materials"), description="Directory in the home to pull into.")
+    branch: str = Field("main", pattern=rule(r"^[A-Za-z0-9._/-]+$",
+        "a branch name such as main"), description="Branch to pull.")
+    directory: str = Field(pattern=rule(r"^[A-Za-z0-9._-]+$",
+        "a folder name without '/', such as course-materials"), description="Directory in the home to pull into.")
 
 
 class Singleuser(Model):
     image: Image
-    default_url: str = Field("/lab", pattern=rule(r"^/\S*$", "a path on the hub starting with /, such as /lab or /tree"), description="Where users land, e.g. /lab.")
+    default_url: str = Field("/lab", pattern=rule(r"^/\S*$",
+        "a path on the hub starting with /, such as /lab or /tree"), description="Where users land, e.g. /lab.")
     start_timeout: int = Field(600, ge=30, le=3600, description="Seconds a server may take to start.")
-    extra_env: dict[Annotated[str, Field(pattern=rule(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name such as DATA_DIR"))], str] = Field(
+    extra_env: dict[Annotated[str, Field(pattern=rule(r"^[A-Za-z_][A-Za-z0-9_]*$",
+        "an environment variable name such as DATA_DIR"))], str] = Field(
         default_factory=dict, description="Extra environment variables of every user server."
     )
     cpu: CpuResources = Field(CpuResources(guarantee=0.5, limit=2), description="CPU guarantee and limit.")
@@ -711,6 +735,13 @@ class Singleuser(Model):
     )
 
 
+def _no_true(value: Any) -> Any:
+    if value is True:
+        raise ValueError("true is not a choice here: give a repository ({repository: https://..., directory: "
+                         "course}) or false for none")
+    return value
+
+
 class Profile(Model):
     display_name: str = Field(min_length=1, description="Name users choose from.")
     description: str = Field("", description="One line under the name.")
@@ -718,6 +749,17 @@ class Profile(Model):
     cpu: Optional[CpuResources] = Field(None, description="Overrides hub.singleuser.cpu.")
     memory: Optional[MemoryResources] = Field(None, description="Overrides hub.singleuser.memory.")
     image: Optional[Image] = Field(None, description="Overrides hub.singleuser.image.")
+    git_puller: Annotated[Optional[Union[GitPuller, Literal[False]]], BeforeValidator(_no_true)] = Field(
+        None,
+        description="Overrides hub.singleuser.gitPuller: a repository of its own, or false for none (an image "
+        "without nbgitpuller, whose servers would otherwise fail to start).",
+    )
+
+    def puller(self, default: Optional[GitPuller]) -> Optional[GitPuller]:
+        """The repository this profile's servers pull: its own, none, or hub.singleuser.gitPuller."""
+        if self.git_puller is None:
+            return default
+        return self.git_puller or None
 
 
 class Culling(Model):
@@ -729,15 +771,18 @@ class Culling(Model):
 
 class Charts(Model):
     jupyterhub: str = Field(
-        DEFAULT_JUPYTERHUB_CHART, pattern=rule(r"^\d+\.\d+\.\d+(-[\w.]+)?$", f"a chart version such as {DEFAULT_JUPYTERHUB_CHART}"),
+        DEFAULT_JUPYTERHUB_CHART, pattern=rule(r"^\d+\.\d+\.\d+(-[\w.]+)?$",
+            f"a chart version such as {DEFAULT_JUPYTERHUB_CHART}"),
         description="Zero to JupyterHub chart (https://hub.jupyter.org/helm-chart/).",
     )
     cert_manager: str = Field(
-        DEFAULT_CERT_MANAGER_CHART, pattern=rule(r"^v\d+\.\d+\.\d+$", f"a chart version with its v, such as {DEFAULT_CERT_MANAGER_CHART}"),
+        DEFAULT_CERT_MANAGER_CHART, pattern=rule(r"^v\d+\.\d+\.\d+$",
+            f"a chart version with its v, such as {DEFAULT_CERT_MANAGER_CHART}"),
         description="cert-manager chart (https://charts.jetstack.io), for Let's Encrypt certificates.",
     )
     cinder_csi: str = Field(
-        DEFAULT_CINDER_CSI_CHART, pattern=rule(r"^\d+\.\d+\.\d+$", f"a chart version such as {DEFAULT_CINDER_CSI_CHART}"),
+        DEFAULT_CINDER_CSI_CHART, pattern=rule(r"^\d+\.\d+\.\d+$",
+            f"a chart version such as {DEFAULT_CINDER_CSI_CHART}"),
         description="openstack-cinder-csi chart of cloud-provider-openstack, for user homes on Cinder.",
     )
     archives: Optional[str] = Field(

@@ -13,6 +13,7 @@ from config.model import (
     CpuResources,
     DummyAuth,
     GitHubAuth,
+    GitPuller,
     GlobusAuth,
     Image,
     LetsEncrypt,
@@ -138,6 +139,9 @@ def profile_list(config: HubConfig) -> list[dict[str, Any]]:
             override.update({f"mem_{key}": value for key, value in _memory(profile.memory).items()})
         if profile.image:
             override["image"] = _image(profile.image)
+        hooks = _lifecycle_hooks(profile.puller(config.singleuser.git_puller), config.singleuser.post_start)
+        if hooks != _lifecycle_hooks(config.singleuser.git_puller, config.singleuser.post_start):
+            override["lifecycle_hooks"] = hooks or {}
         entry: dict[str, Any] = {"display_name": profile.display_name, "description": profile.description}
         if profile.default:
             entry["default"] = True
@@ -147,15 +151,16 @@ def profile_list(config: HubConfig) -> list[dict[str, Any]]:
     return profiles
 
 
-def post_start_script(config: HubConfig) -> Optional[str]:
-    singleuser = config.singleuser
-    commands = []
-    if singleuser.git_puller:
-        puller = singleuser.git_puller
-        commands.append(shlex.join(["gitpuller", puller.repository, puller.branch, puller.directory]))
-    commands += singleuser.post_start
+def _post_start_script(puller: Optional[GitPuller], commands: list[str]) -> Optional[str]:
+    lines = [shlex.join(["gitpuller", puller.repository, puller.branch, puller.directory])] if puller else []
+    lines += commands
     # One command a line, as the runbooks' `sh -c` with ';': each runs even if one before it failed.
-    return "\n".join(commands) if commands else None
+    return "\n".join(lines) if lines else None
+
+
+def _lifecycle_hooks(puller: Optional[GitPuller], commands: list[str]) -> Optional[dict[str, Any]]:
+    script = _post_start_script(puller, commands)
+    return {"postStart": {"exec": {"command": ["sh", "-c", script]}}} if script else None
 
 
 def _nfs_ownership(config: HubConfig, mounts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -183,9 +188,9 @@ def singleuser(config: HubConfig) -> dict[str, Any]:
     }
     if settings.extra_env:
         values["extraEnv"] = dict(settings.extra_env)
-    script = post_start_script(config)
-    if script:
-        values["lifecycleHooks"] = {"postStart": {"exec": {"command": ["sh", "-c", script]}}}
+    hooks = _lifecycle_hooks(settings.git_puller, settings.post_start)
+    if hooks:
+        values["lifecycleHooks"] = hooks
     if config.profiles:
         values["profileList"] = profile_list(config)
 

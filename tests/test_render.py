@@ -277,3 +277,28 @@ def test_chart_values_the_program_sets_are_refused_naming_the_setting(path, owne
     problems = dict(caught.value.problems)
     assert f"hub.jupyterhubValues.{path}" in problems, caught.value.render()
     assert owner in problems[f"hub.jupyterhubValues.{path}"]
+
+
+def test_git_puller_per_profile_overrides_the_hook_only_where_it_differs():
+    variant = next(variant for variant in VARIANTS if variant.name == "git-puller-per-profile")
+    values = _values(variant)
+    hook = values["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"]
+    assert hook[:2] == ["sh", "-c"] and hook[2].splitlines() == [
+        "gitpuller https://github.com/Unidata/python-training main training", "cp /README.ipynb ~"]
+    training, r_notebook, workshop = values["singleuser"]["profileList"]
+    assert "kubespawner_override" not in training  # the hub-wide hook
+    # No nbgitpuller in the image: the profile's servers run the other commands only.
+    r_hook = r_notebook["kubespawner_override"]["lifecycle_hooks"]["postStart"]["exec"]["command"]
+    assert r_hook[2] == "cp /README.ipynb ~"
+    assert workshop["kubespawner_override"]["lifecycle_hooks"]["postStart"]["exec"]["command"][2].splitlines() == [
+        "gitpuller https://github.com/org/workshop 2026 workshop", "cp /README.ipynb ~"]
+
+
+def test_a_profile_without_puller_or_commands_drops_the_hook():
+    data = VARIANTS[0].data()
+    data["singleuser"]["gitPuller"] = {"repository": "https://github.com/org/course", "directory": "course"}
+    data["profiles"] = [{"displayName": "Plain", "gitPuller": False}]
+    from config import parse
+
+    values = jupyterhub.values(parse(data, offline=True, plaintext_secrets=True))
+    assert values["singleuser"]["profileList"][0]["kubespawner_override"] == {"lifecycle_hooks": {}}

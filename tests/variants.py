@@ -93,4 +93,15 @@ VARIANTS = [
     }),
     Variant("letsencrypt-staging-shared-data", "dev", {"sharedData": SHARED_DATA, "tls.environment": "staging"}),
     Variant("chart-values-beyond-the-model", "prod", {"jupyterhubValues": JUPYTERHUB_VALUES}),
+    Variant("git-puller-per-profile", "dev", {
+        "singleuser.gitPuller": {"repository": "https://github.com/Unidata/python-training", "directory": "training"},
+        "singleuser.postStart": ["cp /README.ipynb ~"],
+        "profiles": [
+            {"displayName": "Training", "default": True},
+            {"displayName": "R (no nbgitpuller)", "image": {"name": "quay.io/jupyter/r-notebook", "tag": "2025-10-20"},
+             "gitPuller": False},
+            {"displayName": "Workshop", "gitPuller": {"repository": "https://github.com/org/workshop",
+                                                       "directory": "workshop", "branch": "2026"}},
+        ],
+    }),
 ]
