@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from config import HubConfig
-from config.model import CERT_MANAGER_CHART, LetsEncrypt, ManualTls
+from config.model import CERT_MANAGER_CHART, Acme, AcmeIssuer, ManualTls
 from render import certificates
 from render import kubernetes as manifests
 
@@ -25,10 +25,10 @@ class TlsArgs:
 
 
 class Tls(pulumi.ComponentResource):
-    # The Secret the hub's ingress serves (cert-manager fills it for Let's Encrypt); None without TLS.
+    # The Secret the hub's ingress serves (cert-manager fills it from an ACME CA); None without TLS.
     secret_name: Optional[str]
     cluster_issuer: Optional[str]
-    # cert-manager's Helm release, with Let's Encrypt only.
+    # cert-manager's Helm release, with an ACME CA only.
     cert_manager_release_name: Optional[pulumi.Output[str]]
     cert_manager_namespace: Optional[pulumi.Output[str]]
 
@@ -38,9 +38,9 @@ class Tls(pulumi.ComponentResource):
         in_cluster = on_cluster(self, args.kubernetes_provider)
         self.secret_name = self.cluster_issuer = None
         self.cert_manager_release_name = self.cert_manager_namespace = None
-        if isinstance(tls, LetsEncrypt):
+        if isinstance(tls, AcmeIssuer):
             self.secret_name = certificates.TLS_SECRET
-            self.cluster_issuer = certificates.issuer_name(tls)
+            self.cluster_issuer = tls.issuer_name
             self._cert_manager(name, args, tls, in_cluster)
         elif isinstance(tls, ManualTls):
             assert tls.key is not None  # the model requires the key
@@ -55,7 +55,7 @@ class Tls(pulumi.ComponentResource):
             "certManagerNamespace": self.cert_manager_namespace,
         })
 
-    def _cert_manager(self, name: str, args: TlsArgs, tls: LetsEncrypt, in_cluster: pulumi.ResourceOptions) -> None:
+    def _cert_manager(self, name: str, args: TlsArgs, tls: AcmeIssuer, in_cluster: pulumi.ResourceOptions) -> None:
         namespace = apply_object(
             f"{name}-cert-manager-namespace", manifests.namespace(manifests.CERT_MANAGER_NAMESPACE), in_cluster
         )
@@ -66,11 +66,20 @@ class Tls(pulumi.ComponentResource):
             values=certificates.cert_manager_values(),
             opts=in_cluster,
         )
+        issuer_needs: list[pulumi.Resource] = [release]
+        if isinstance(tls, Acme) and tls.external_account_binding:
+            binding = tls.external_account_binding
+            assert binding.hmac_key is not None  # the model requires it
+            issuer_needs.append(apply_object(
+                f"{name}-external-account",
+                certificates.external_account_secret(pulumi.Output.secret(binding.hmac_key.get_secret_value())),
+                pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespace])),
+            ))
         # The ClusterIssuer is a cert-manager CRD: it can only be created once the release installed the CRDs.
         apply_object(
             f"{name}-cluster-issuer",
             certificates.cluster_issuer(tls),
-            pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[release])),
+            pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=issuer_needs)),
         )
         self.cert_manager_release_name = release.name
         self.cert_manager_namespace = release.namespace

@@ -479,12 +479,66 @@ def _email(value: str) -> str:
     return value
 
 
-class LetsEncrypt(Model):
+# Let's Encrypt's ACME directories, by hub.tls.environment.
+LETSENCRYPT_SERVERS = {
+    "production": "https://acme-v02.api.letsencrypt.org/directory",
+    "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+}
+
+
+class AcmeIssuer(Model):
+    """A certificate from an ACME certificate authority, obtained and renewed in the cluster by cert-manager."""
+
+    email: Annotated[str, AfterValidator(_email)] = Field(description="Contact for the CA's expiry notices.")
+
+    @property
+    def server_url(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def issuer_name(self) -> str:
+        """The ClusterIssuer's name."""
+        raise NotImplementedError
+
+
+class LetsEncrypt(AcmeIssuer):
     type: Literal["letsencrypt"]
-    email: Annotated[str, AfterValidator(_email)] = Field(description="Contact for Let's Encrypt expiry notices.")
     environment: Literal["staging", "production"] = Field(
         "production", description="staging gives untrusted test certificates without rate limits."
     )
+
+    @property
+    def server_url(self) -> str:
+        return LETSENCRYPT_SERVERS[self.environment]
+
+    @property
+    def issuer_name(self) -> str:
+        return f"letsencrypt-{self.environment}"
+
+
+class ExternalAccountBinding(Model):
+    """The account a CA gives an institution for ACME (RFC 8555 7.3.4), such as InCommon's with Sectigo."""
+
+    key_id: str = Field(min_length=1, description="The key ID the CA gave with the HMAC key.")
+    hmac_key: Secret = None
+
+
+class Acme(AcmeIssuer):
+    type: Literal["acme"]
+    server: HttpsUrl = Field(
+        description="The CA's ACME directory URL, such as https://acme.sectigo.com/v2/InCommonRSAOV."
+    )
+    external_account_binding: Optional[ExternalAccountBinding] = Field(
+        None, description="The CA's external account, where it requires one (institutional CAs do)."
+    )
+
+    @property
+    def server_url(self) -> str:
+        return self.server
+
+    @property
+    def issuer_name(self) -> str:
+        return "acme"
 
 
 class ManualTls(Model):
@@ -519,7 +573,7 @@ class NoTls(Model):
         return self
 
 
-Tls = Annotated[Union[LetsEncrypt, ManualTls, NoTls], Field(discriminator="type")]
+Tls = Annotated[Union[LetsEncrypt, Acme, ManualTls, NoTls], Field(discriminator="type")]
 
 
 # ------------------------------------------------------------------------------------------------------ auth
@@ -964,7 +1018,7 @@ class HubConfig(Model):
         if not self.kubernetes_layer:
             return {}
         used = {JUPYTERHUB_CHART: self.charts.jupyterhub}
-        if isinstance(self.tls, LetsEncrypt):
+        if isinstance(self.tls, AcmeIssuer):
             used[CERT_MANAGER_CHART] = self.charts.cert_manager
         if isinstance(self.user_storage, CinderHomes):
             used[CINDER_CSI_CHART] = self.charts.cinder_csi

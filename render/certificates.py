@@ -1,10 +1,11 @@
-"""The hub's certificate: cert-manager with a Let's Encrypt ClusterIssuer, or a Secret with the one you bring."""
+"""The hub's certificate: cert-manager with an ACME ClusterIssuer (Let's Encrypt or another CA), or a Secret with
+the one you bring."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from config.model import LetsEncrypt
+from config.model import Acme, AcmeIssuer
 
 from . import kubernetes, placement
 
@@ -13,11 +14,9 @@ CERT_MANAGER_RELEASE = "cert-manager"
 # k3s ships traefik as its ingress controller; the hub's ingress and the HTTP-01 solver both use it.
 INGRESS_CLASS = "traefik"
 TLS_SECRET = "hub-tls"
-
-ACME_SERVERS = {
-    "production": "https://acme-v02.api.letsencrypt.org/directory",
-    "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
-}
+# The HMAC key of an ACME external account, where cert-manager reads a ClusterIssuer's Secrets (its own namespace).
+EAB_SECRET = "acme-external-account"
+EAB_SECRET_KEY = "hmac-key"
 
 
 def cert_manager_values() -> dict[str, Any]:
@@ -32,35 +31,38 @@ def cert_manager_values() -> dict[str, Any]:
     }
 
 
-def issuer_name(letsencrypt: LetsEncrypt) -> str:
-    return f"letsencrypt-{letsencrypt.environment}"
-
-
-def cluster_issuer(letsencrypt: LetsEncrypt) -> dict[str, Any]:
-    name = issuer_name(letsencrypt)
+def cluster_issuer(tls: AcmeIssuer) -> dict[str, Any]:
+    acme: dict[str, Any] = {
+        "email": tls.email,
+        "server": tls.server_url,
+        "privateKeySecretRef": {"name": f"{tls.issuer_name}-account-key"},
+        "solvers": [
+            {
+                "http01": {
+                    "ingress": {
+                        "ingressClassName": INGRESS_CLASS,
+                        # The solver answers on the control plane, beside the controller's self-check.
+                        "podTemplate": {"spec": placement.on_control_plane()},
+                    }
+                }
+            }
+        ],
+    }
+    if isinstance(tls, Acme) and tls.external_account_binding:
+        acme["externalAccountBinding"] = {
+            "keyID": tls.external_account_binding.key_id,
+            "keySecretRef": {"name": EAB_SECRET, "key": EAB_SECRET_KEY},
+        }
     return {
         "apiVersion": "cert-manager.io/v1",
         "kind": "ClusterIssuer",
-        "metadata": kubernetes.metadata(name),
-        "spec": {
-            "acme": {
-                "email": letsencrypt.email,
-                "server": ACME_SERVERS[letsencrypt.environment],
-                "privateKeySecretRef": {"name": f"{name}-account-key"},
-                "solvers": [
-                    {
-                        "http01": {
-                            "ingress": {
-                                "ingressClassName": INGRESS_CLASS,
-                                # The solver answers on the control plane, beside the controller's self-check.
-                                "podTemplate": {"spec": placement.on_control_plane()},
-                            }
-                        }
-                    }
-                ],
-            }
-        },
+        "metadata": kubernetes.metadata(tls.issuer_name),
+        "spec": {"acme": acme},
     }
+
+
+def external_account_secret(hmac_key: Any) -> dict[str, Any]:
+    return kubernetes.secret(EAB_SECRET, kubernetes.CERT_MANAGER_NAMESPACE, {EAB_SECRET_KEY: hmac_key})
 
 
 def tls_secret(namespace: Any, certificate: str, key: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from config import HubConfig
 from config.model import (
+    AcmeIssuer,
     AuthBase,
     AzureAdAuth,
     CpuResources,
@@ -16,7 +17,6 @@ from config.model import (
     GitPuller,
     GlobusAuth,
     Image,
-    LetsEncrypt,
     ManualTls,
     MemoryResources,
     OidcAuth,
@@ -235,9 +235,9 @@ def ingress(config: HubConfig) -> dict[str, Any]:
         "ingressClassName": certificates.INGRESS_CLASS,
         "hosts": [config.hostname],
     }
-    if isinstance(config.tls, LetsEncrypt):
-        values["annotations"] = {"cert-manager.io/cluster-issuer": certificates.issuer_name(config.tls)}
-    if isinstance(config.tls, (LetsEncrypt, ManualTls)):
+    if isinstance(config.tls, AcmeIssuer):
+        values["annotations"] = {"cert-manager.io/cluster-issuer": config.tls.issuer_name}
+    if isinstance(config.tls, (AcmeIssuer, ManualTls)):
         values["tls"] = [{"hosts": [config.hostname], "secretName": certificates.TLS_SECRET}]
     return values
 

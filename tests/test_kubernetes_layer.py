@@ -11,7 +11,7 @@ import pulumi
 import pytest
 
 from config import ConfigError, HubConfig, parse
-from config.model import SECRET_PLACEHOLDER, LetsEncrypt, ManualTls
+from config.model import SECRET_PLACEHOLDER, Acme, AcmeIssuer, ManualTls
 from hubctl.plan import HELM_RELEASE, Plan, PlannedResource, run_program
 from render import jupyterhub
 from render.kubernetes import NFS_NOMINAL_CAPACITY
@@ -58,8 +58,10 @@ def _expected_kinds(config: HubConfig) -> list[tuple[str, str]]:
         kinds += [("PersistentVolume", f"hubstack-adopted-{volume.volume_id}") for volume in config.user_storage.adopt]
     if config.shared_data:
         kinds += [("PersistentVolume", "hubstack-shared-data"), ("PersistentVolumeClaim", "shared-data")]
-    if isinstance(config.tls, LetsEncrypt):
-        kinds += [("Namespace", "cert-manager"), ("ClusterIssuer", f"letsencrypt-{config.tls.environment}")]
+    if isinstance(config.tls, AcmeIssuer):
+        kinds += [("Namespace", "cert-manager"), ("ClusterIssuer", config.tls.issuer_name)]
+    if isinstance(config.tls, Acme) and config.tls.external_account_binding:
+        kinds += [("Secret", "acme-external-account")]
     if isinstance(config.tls, ManualTls):
         kinds += [("Secret", "hub-tls")]
     return sorted(kinds)
@@ -93,7 +95,7 @@ def test_applied_release_values_are_the_rendered_and_pass_the_chart_schemas(vari
     pinned = {secret: "[offline-random-bytes]" for secret in jupyterhub.CHART_SECRETS}
     assert applied == jupyterhub.values(config, jupyterhub.Secrets(auth=auth_secret, **pinned))
     assert chart_errors(Z2JH.name, applied) == []
-    if isinstance(config.tls, LetsEncrypt):
+    if isinstance(config.tls, AcmeIssuer):
         assert chart_errors(CERT_MANAGER.name, _release(plan, "cert-manager").revealed["values"]) == []
 
 
@@ -121,8 +123,8 @@ def test_jupyterhub_release_waits_for_storage_certificate_and_shared_data(varian
         needed.add(_release(plan, "openstack-cinder-csi").urn)
     if config.shared_data:
         needed.add(urns[("PersistentVolumeClaim", "shared-data")])
-    if isinstance(config.tls, LetsEncrypt):
-        needed.add(urns[("ClusterIssuer", f"letsencrypt-{config.tls.environment}")])
+    if isinstance(config.tls, AcmeIssuer):
+        needed.add(urns[("ClusterIssuer", config.tls.issuer_name)])
     if isinstance(config.tls, ManualTls):
         needed.add(urns[("Secret", "hub-tls")])
     assert needed <= dependencies
@@ -177,9 +179,9 @@ def test_release_names_and_namespaces_are_outputs(variant):
     outputs = _plan(variant).outputs
     assert outputs["url"] == config.url
     assert (outputs["jupyterhubRelease"], outputs["jupyterhubNamespace"]) == ("jhub", "jhub")
-    letsencrypt = isinstance(config.tls, LetsEncrypt)
-    assert outputs.get("certManagerRelease") == ("cert-manager" if letsencrypt else None)
-    assert outputs.get("certManagerNamespace") == ("cert-manager" if letsencrypt else None)
+    acme = isinstance(config.tls, AcmeIssuer)
+    assert outputs.get("certManagerRelease") == ("cert-manager" if acme else None)
+    assert outputs.get("certManagerNamespace") == ("cert-manager" if acme else None)
 
 
 @pytest.mark.parametrize(

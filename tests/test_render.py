@@ -8,7 +8,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from config.model import SECRET_PLACEHOLDER, AzureAdAuth, DummyAuth, GitHubAuth, LetsEncrypt, ManualTls, OidcAuth
+from config.model import (
+    SECRET_PLACEHOLDER,
+    Acme,
+    AcmeIssuer,
+    AzureAdAuth,
+    DummyAuth,
+    GitHubAuth,
+    LetsEncrypt,
+    ManualTls,
+    OidcAuth,
+)
 from render import certificates, jupyterhub, placement, shared_data, storage
 
 from .upstream import CERT_MANAGER, Z2JH, cert_manager_errors, chart_errors, kubespawner_traits
@@ -26,7 +36,7 @@ def test_matrix_covers_every_choice():
     configs = [variant.config() for variant in VARIANTS]
     assert len(VARIANTS) >= 12
     assert {config.auth.type for config in configs} == {"github", "globus", "azuread", "oidc", "dummy"}
-    assert {config.tls.type for config in configs} == {"letsencrypt", "manual", "none"}
+    assert {config.tls.type for config in configs} == {"letsencrypt", "acme", "manual", "none"}
     assert {config.user_storage.type for config in configs} == {"cinder", "nfs"}
     assert {bool(config.profiles) for config in configs} == {True, False}
     assert {bool(config.shared_data) for config in configs} == {True, False}
@@ -95,12 +105,12 @@ def test_ingress_serves_the_hostname_with_the_right_certificate(variant):
     config = variant.config()
     ingress = _values(variant)["ingress"]
     assert ingress["enabled"] and ingress["ingressClassName"] == "traefik" and ingress["hosts"] == [config.hostname]
-    if isinstance(config.tls, (LetsEncrypt, ManualTls)):
+    if isinstance(config.tls, (AcmeIssuer, ManualTls)):
         assert ingress["tls"] == [{"hosts": [config.hostname], "secretName": certificates.TLS_SECRET}]
     else:
         assert "tls" not in ingress
     issuer = ingress.get("annotations", {}).get("cert-manager.io/cluster-issuer")
-    assert issuer == (f"letsencrypt-{config.tls.environment}" if isinstance(config.tls, LetsEncrypt) else None)
+    assert issuer == (config.tls.issuer_name if isinstance(config.tls, AcmeIssuer) else None)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
@@ -210,6 +220,21 @@ def test_cluster_issuer_solves_http01_through_traefik_on_the_control_plane(envir
     (solver,) = acme["solvers"]
     assert solver["http01"]["ingress"]["ingressClassName"] == "traefik"
     assert solver["http01"]["ingress"]["podTemplate"]["spec"] == placement.on_control_plane()
+
+
+def test_cluster_issuer_of_an_institutional_ca_binds_its_external_account():
+    acme = Acme.model_validate({"type": "acme", "email": "admins@example.org",
+                                "server": "https://acme.sectigo.com/v2/InCommonRSAOV",
+                                "externalAccountBinding": {"keyId": "kid-1", "hmacKey": "c2VjcmV0"}})
+    issuer = certificates.cluster_issuer(acme)
+    assert cert_manager_errors(issuer, "clusterissuers") == []
+    assert issuer["metadata"]["name"] == "acme"
+    assert issuer["spec"]["acme"]["server"] == "https://acme.sectigo.com/v2/InCommonRSAOV"
+    assert issuer["spec"]["acme"]["externalAccountBinding"] == {
+        "keyID": "kid-1", "keySecretRef": {"name": "acme-external-account", "key": "hmac-key"}}
+    secret = certificates.external_account_secret("[secret]")
+    assert secret["metadata"] == {"name": "acme-external-account", "namespace": "cert-manager"}
+    assert secret["stringData"] == {"hmac-key": "[secret]"}
 
 
 def test_cinder_csi_uses_our_secret_and_runs_its_node_plugin_on_workers():

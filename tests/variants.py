@@ -24,6 +24,9 @@ OIDC = {"type": "oidc", "clientId": "cilogon-app", "loginService": "CILogon",
         "adminUsers": ["prof@example.org"]}
 DUMMY = {"type": "dummy", "allowDummy": True, "allowedUsers": ["alice", "bob"]}
 NO_TLS = {"type": "none", "allowInsecure": True}
+# An institutional CA over ACME (InCommon's, through Sectigo), which binds the account to the institution's.
+ACME = {"type": "acme", "email": "hub-admins@example.org", "server": "https://acme.sectigo.com/v2/InCommonRSAOV",
+        "externalAccountBinding": {"keyId": "incommon-key-id"}}
 SHARED_DATA = {"sizeGb": 50, "mountPath": "/home/jovyan/shared", "readOnly": True}
 PROFILES = [
     {"displayName": "Small", "default": True, "cpu": {"guarantee": 0.5, "limit": 1},
@@ -93,6 +96,7 @@ VARIANTS = [
     }),
     Variant("letsencrypt-staging-shared-data", "dev", {"sharedData": SHARED_DATA, "tls.environment": "staging"}),
     Variant("chart-values-beyond-the-model", "prod", {"jupyterhubValues": JUPYTERHUB_VALUES}),
+    Variant("acme-with-external-account", "prod", {"tls": ACME}),
     Variant("git-puller-per-profile", "dev", {
         "singleuser.gitPuller": {"repository": "https://github.com/Unidata/python-training", "directory": "training"},
         "singleuser.postStart": ["cp /README.ipynb ~"],
