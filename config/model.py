@@ -27,7 +27,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .errors import UNSET_SECRET, RuleViolation, rule
-from .flavors import JETSTREAM2_FLAVORS
+from .clouds import CLOUD_PRESETS, PRESET_FLAVORS
 from .quantities import MEMORY_HINT, format_bytes, memory_bytes, normalize_memory
 
 SECRET_PLACEHOLDER = "[secret]"
@@ -218,6 +218,10 @@ HttpsUrl = Annotated[str, Field(
 # ----------------------------------------------------------------------------------------------------- cloud
 
 
+def _python_name(key: str) -> str:
+    return re.sub(r"[A-Z]", lambda match: f"_{match[0].lower()}", key)
+
+
 class Flavor(Model):
     vcpus: int = Field(ge=1, description="Virtual CPUs of the flavor.")
     ram_gb: float = Field(gt=0, description="RAM in GiB (OpenStack's flavor RAM in MiB / 1024).")
@@ -226,7 +230,16 @@ class Flavor(Model):
 
 
 class Cloud(Model):
-    external_network: str = Field("public", min_length=1, description="The external network (floating IP pool).")
+    preset: Literal["jetstream2", "nectar", "custom"] = Field(
+        "jetstream2",
+        description="The cloud: its Keystone URL, region, external network, availability zone, login user and flavor "
+        "catalog come from here unless set below (config/clouds.py says where each comes from). `custom`: give them.",
+    )
+    external_network: Optional[str] = Field(
+        None, min_length=1,
+        description="The external network: the router's gateway and the floating IP pool (Jetstream2: public; NeCTAR: "
+        "your availability zone's, such as melbourne).",
+    )
     external_network_id: str = Field(
         pattern=UUID_PATTERN,
         description="ID of the external network, for the router (`openstack network show public -f value -c id`).",
@@ -236,16 +249,23 @@ class Cloud(Model):
         description="Glance image ID of every server (`openstack image show Featured-Ubuntu24 -f value -c id`). "
         "An ID, not a name: a name moves to each new build, which would rebuild every server.",
     )
-    image_user: str = Field(
-        "ubuntu", pattern=rule(r"^[a-z_][a-z0-9_-]{0,31}$",
-            "a Linux user name, such as ubuntu or rocky"), description="The image's default login user (a sudoer)."
+    image_user: Optional[str] = Field(
+        None, pattern=rule(r"^[a-z_][a-z0-9_-]{0,31}$", "a Linux user name, such as ubuntu or rocky"),
+        description="The image's default login user (a sudoer); every preset's is ubuntu.",
     )
     image_min_disk_gb: int = Field(20, ge=1, description="The image's minimum disk (Glance min_disk), in GB.")
-    availability_zone: str = Field("nova", min_length=1, description="Availability zone of servers and volumes.")
-    auth_url: HttpsUrl = Field(
-        "https://js2.jetstream-cloud.org:5000/v3/", description="Keystone URL (OS_AUTH_URL), for the Cinder CSI driver."
+    availability_zone: Optional[str] = Field(
+        None, min_length=1, description="Availability zone of servers and volumes (Jetstream2: nova; NeCTAR: your "
+        "node's, such as melbourne-qh2)."
     )
-    region: str = Field("IU", min_length=1, description="Region (OS_REGION_NAME), for the Cinder CSI driver.")
+    auth_url: Optional[HttpsUrl] = Field(
+        None, description="Keystone URL (OS_AUTH_URL), for the Cinder CSI driver (Jetstream2: "
+        "https://js2.jetstream-cloud.org:5000/v3/; NeCTAR: https://identity.rc.nectar.org.au/v3/)."
+    )
+    region: Optional[str] = Field(
+        None, min_length=1, description="Region (OS_REGION_NAME), for the Cinder CSI driver (Jetstream2: IU; "
+        "NeCTAR: Melbourne)."
+    )
     dns_zone_id: Optional[str] = Field(
         None,
         min_length=1,
@@ -265,8 +285,24 @@ class Cloud(Model):
     )
     flavors: dict[str, Flavor] = Field(
         default_factory=dict,
-        description="Extra flavors (or replacements of built-in Jetstream2 m3.* and g3.* ones) by name.",
+        description="Flavors by name, beside (or replacing) the preset's; `hubctl flavors` writes the cloud's own.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset", "jetstream2") in CLOUD_PRESETS:
+            return {**CLOUD_PRESETS[data.get("preset", "jetstream2")], **data}
+        return data
+
+    @model_validator(mode="after")
+    def _preset_leaves_nothing_out(self) -> "Cloud":
+        for key, value in (("externalNetwork", self.external_network), ("availabilityZone", self.availability_zone),
+                           ("authUrl", self.auth_url), ("region", self.region)):
+            if value is None:
+                raise RuleViolation(key, f"is required: the preset {self.preset} has none to give "
+                                         f"({Cloud.model_fields[_python_name(key)].description})")
+        return self
 
     @model_validator(mode="after")
     def _world_needs_opt_in(self) -> "Cloud":
@@ -305,7 +341,7 @@ class Cloud(Model):
 
     @property
     def flavor_catalog(self) -> dict[str, Flavor]:
-        builtin = {name: Flavor.model_validate(spec) for name, spec in JETSTREAM2_FLAVORS.items()}
+        builtin = {name: Flavor.model_validate(spec) for name, spec in PRESET_FLAVORS[self.preset].items()}
         return {**builtin, **self.flavors}
 
 

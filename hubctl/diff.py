@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
-from config.flavors import JETSTREAM2_FLAVORS
+from config.clouds import JETSTREAM2_FLAVORS, flavor_catalog
 
 from .teardown import FLOATING_IP, SERVER, VOLUME
 
@@ -145,14 +145,12 @@ def flavors_of(stack_file: Optional[Path]) -> dict[str, Mapping[str, float]]:
     """The stack's flavor catalog (its own entries over the built-in ones), as far as its file is readable."""
     from config import ConfigError, read_stack_file
 
-    catalog: dict[str, Mapping[str, float]] = dict(JETSTREAM2_FLAVORS)
-    if stack_file is not None and stack_file.is_file():
-        try:
-            hub = read_stack_file(stack_file) or {}
-        except ConfigError:
-            return catalog  # the plan of this side says what is wrong with it
-        catalog.update(((hub.get("cloud") or {}) if isinstance(hub, dict) else {}).get("flavors") or {})
-    return catalog
+    if stack_file is None or not stack_file.is_file():
+        return dict(JETSTREAM2_FLAVORS)
+    try:
+        return flavor_catalog(read_stack_file(stack_file))
+    except ConfigError:
+        return dict(JETSTREAM2_FLAVORS)  # the plan of this side says what is wrong with it
 
 
 def uses(plan: Optional[Mapping[str, Any]], flavors: Mapping[str, Mapping[str, float]]) -> dict[str, float]:

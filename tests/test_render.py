@@ -327,3 +327,21 @@ def test_a_profile_without_puller_or_commands_drops_the_hook():
 
     values = jupyterhub.values(parse(data, offline=True, plaintext_secrets=True))
     assert values["singleuser"]["profileList"][0]["kubespawner_override"] == {"lifecycle_hooks": {}}
+
+
+def test_nectar_preset_gives_the_csi_driver_its_keystone_and_region():
+    from config import parse
+    from config.clouds import CLOUD_PRESETS
+
+    data = VARIANTS[1].data()
+    data["cloud"] = {key: value for key, value in data["cloud"].items() if key not in ("externalNetwork",
+                                                                                      "availabilityZone")}
+    data["cloud"].update(preset="nectar", externalNetwork="melbourne", availabilityZone="melbourne-qh2")
+    data["cluster"].update(controlPlaneFlavor="m3.medium", workerFlavor="m3.large")
+    data["profiles"] = []
+    config = parse(data, offline=True, plaintext_secrets=True)
+    nectar = CLOUD_PRESETS["nectar"]
+    assert (config.cloud.auth_url, config.cloud.region) == (nectar["authUrl"], nectar["region"])
+    assert config.worker_flavor.ram_gb == 16  # NeCTAR's m3.large, not Jetstream2's (60)
+    conf = storage.cloud_conf(config.cloud.auth_url, config.cloud.region, "id", "secret")
+    assert "auth-url=https://identity.rc.nectar.org.au/v3/" in conf and "region=Melbourne" in conf
