@@ -282,6 +282,42 @@ def _read_volumes(hub_config: HubConfig, command: str) -> tuple[Any, list]:
 
 
 @app.command()
+def flavors(
+    stack: str = typer.Option("dev", help="Stack whose catalog the cloud's is compared with."),
+    config: Optional[Path] = typer.Option(None, help="Any Pulumi.<stack>.yaml, instead of --stack."),
+    write: bool = typer.Option(False, "--write", help="Write every flavor into hub.cloud.flavors (one `pulumi "
+                               "config set-all --path`, printed before it runs)."),
+    json_output: bool = typer.Option(False, "--json", help="The cloud's catalog as JSON, for scripts."),
+) -> None:
+    """The cloud's flavors (vCPUs, RAM, disk, GPUs from the extra specs) beside the stack's catalog, which a
+    preset may have filled for another cloud. Credentials as the openstack CLI reads them."""
+    from . import flavors as catalogs
+    from . import volumes as inventory
+
+    stack, hub_config = _load(stack, config)
+    try:
+        cloud = catalogs.catalog(inventory.read_flavors(inventory.connect()))
+    except inventory.CloudError as error:
+        typer.echo(f"hubctl flavors: {error}", err=True)
+        raise typer.Exit(1) from None
+    said = catalogs.compare(cloud, hub_config.cloud.flavor_catalog)
+    if json_output:
+        typer.echo(json.dumps({"stack": stack, "flavors": cloud, "inTheStack": said}, indent=2))
+    else:
+        typer.echo(f"flavors of the cloud, beside the catalog of stack {stack} "
+                   f"(preset {hub_config.cloud.preset}):\n")
+        typer.echo(catalogs.render_table(cloud, said))
+    if not write:
+        if any(state != "same" for state in said.values()) and not json_output:
+            typer.echo("\n`hubctl flavors --write` writes them all into hub.cloud.flavors", err=True)
+        return
+    command = catalogs.set_all_command(cloud, stack)
+    typer.echo("  " + shlex.join(command), err=True)
+    _pulumi(config.parent if config is not None else PROJECT_DIR, *command[1:], capture=True)
+    typer.echo(f"--write: {len(cloud)} flavors in {catalogs.FLAVORS_PATH}", err=True)
+
+
+@app.command()
 def volumes(
     stack: str = typer.Option("dev", help="Stack whose Pulumi.<stack>.yaml names the hub."),
     config: Optional[Path] = typer.Option(None, help="Any Pulumi.<stack>.yaml, instead of --stack."),

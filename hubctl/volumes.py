@@ -438,6 +438,14 @@ def connect() -> Any:
         raise _cloud_error(error, "reading the credentials") from None
 
 
+def read_flavors(api: Any) -> list[Any]:
+    """Every flavor the project may use (public and its private ones), with its extra specs."""
+    try:
+        return list(api.compute.flavors(details=True, get_extra_specs=True, is_public=None))
+    except _api_errors() as error:
+        raise _cloud_error(error, "reading the cloud's flavors") from None
+
+
 def read_cloud(api: Any) -> tuple[list[dict[str, Any]], dict[str, str], list[dict[str, Any]]]:
     """(volumes, servers ID -> name, attachments) of the project, as the plain data `classify` reads."""
     from openstack import exceptions as sdk

@@ -244,3 +244,16 @@ def test_deleting_a_users_home_deletes_its_claim_and_volume_in_the_cluster_then_
                 "dora's home deleted in Cinder")
     finally:
         api.shutdown()
+
+
+def test_flavors_of_a_real_nova_beside_the_stacks(stack_file: Path, local_cloud: dict[str, Any]):
+    """`hubctl flavors` reads the local cloud's Nova: its flavors, as bootstrap made them, are the stack's own."""
+    env = {**os.environ, "OS_CLOUD": local_cloud["cloud"], "OS_CLIENT_CONFIG_FILE": local_cloud["cloudsYaml"]}
+    result = subprocess.run([sys.executable, "-m", "hubctl", "flavors", "--config", str(stack_file), "--json"],
+                            cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    for name, made in local_cloud["flavors"].items():
+        assert document["flavors"][name] == {"vcpus": made["vcpus"], "ramGb": made["ramMb"] // 1024,
+                                             "diskGb": made["diskGb"], "gpus": 0}
+        assert document["inTheStack"][name] == "same"

@@ -72,3 +72,20 @@ def test_a_key_written_twice_is_refused_by_both(workspace: Workspace):
     assert result.returncode != 0 and "already defined" in result.stderr
     with pytest.raises(stack_yaml.StackYamlError, match="written twice"):
         stack_yaml.load(twice)
+
+
+def test_flavors_written_by_pulumi_set_all_are_the_catalog_the_model_reads(workspace: Workspace):
+    """`hubctl flavors --write` runs this command: what the real CLI writes is read back as the cloud's catalog."""
+    from config import parse
+    from config.loader import read_stack_file
+    from hubctl import flavors
+
+    from ..conftest import stack_data
+
+    cloud = {"m3.medium": {"vcpus": 4, "ramGb": 8, "diskGb": 30, "gpus": 0},
+             "odd.ram": {"vcpus": 1, "ramGb": 1.5, "diskGb": 0, "gpus": 1}}
+    hub = stack_data("dev")
+    _write(workspace, "\n".join(f"{key}: {json.dumps(value)}" for key, value in hub.items()))
+    workspace.pulumi(*flavors.set_all_command(cloud, "yaml")[1:])
+    catalog = parse(read_stack_file(workspace.stack_file), offline=True).cloud.flavor_catalog
+    assert {name: catalog[name].model_dump(by_alias=True) for name in cloud} == cloud
