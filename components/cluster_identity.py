@@ -96,7 +96,7 @@ class ClusterIdentity(pulumi.ComponentResource):
             description=f"k3s datastore and certificates of the hub {args.hub_name}: the cluster itself, kept when "
                         "its servers are replaced or torn down",
             size=STATE_VOLUME_GB,
-            availability_zone=args.cloud.availability_zone,
+            availability_zone=args.cloud.volume_zone,
             # Kept in the cloud even when it leaves the stack (pulumi destroy --exclude-protected).
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
         )

@@ -35,7 +35,7 @@ class SharedDataVolume(pulumi.ComponentResource):
             name=naming.shared_data_volume_name(args.hub_name),
             description=f"NFS share of the hub {args.hub_name}: user data, kept when the cluster is torn down",
             size=args.shared_data.size_gb,
-            availability_zone=args.cloud.availability_zone,
+            availability_zone=args.cloud.volume_zone,
             # Growing the share must not need a detach (an outage for every user server).
             enable_online_resize=True,
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),

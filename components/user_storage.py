@@ -41,13 +41,13 @@ class UserStorage(pulumi.ComponentResource):
         if isinstance(config.user_storage, CinderHomes):
             self.storage_class = config.user_storage.storage_class
             self.release_name = self._cinder_csi(name, args, in_cluster)
-            storage_class = apply_object(f"{name}-storage-class", storage.storage_class(config.user_storage),
+            storage_class = apply_object(f"{name}-storage-class", storage.storage_class(config.user_storage, config.cloud),
                                          in_cluster)
             for volume in config.user_storage.adopt:
                 # Kept in the cluster when its entry goes from the config: by then a user's claim may be bound to
                 # it, and deleting a bound volume's object waits for the claim (pv-protection).
                 apply_object(f"{name}-adopted-{volume.volume_id}",
-                             storage.adopted_volume(volume, config.user_storage, args.hub_namespace),
+                             storage.adopted_volume(volume, config.user_storage, config.cloud, args.hub_namespace),
                              pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(
                                  depends_on=[storage_class], retain_on_delete=True)))
         else:
@@ -70,7 +70,7 @@ class UserStorage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         cloud_conf = pulumi.Output.all(credential.id, credential.secret).apply(
-            lambda credential: storage.cloud_conf(config.cloud.auth_url, config.cloud.region, *credential)
+            lambda credential: storage.cloud_conf(config.cloud, *credential)
         )
         cloud_config = apply_object(
             f"{name}-cloud-config", storage.cloud_config_secret(pulumi.Output.secret(cloud_conf)), in_cluster

@@ -258,6 +258,11 @@ class Cloud(Model):
         None, min_length=1, description="Availability zone of servers and volumes (Jetstream2: nova; NeCTAR: your "
         "node's, such as melbourne-qh2)."
     )
+    volume_availability_zone: Optional[str] = Field(
+        None, min_length=1, description="Availability zone of the Cinder volumes (the state and shared data volumes, "
+        "users' homes) where the cloud names it apart from the servers' (NeCTAR's volume_availability_zone); "
+        "default: availabilityZone. Servers' boot volumes are made by Nova, in Cinder's default zone."
+    )
     auth_url: Optional[HttpsUrl] = Field(
         None, description="Keystone URL (OS_AUTH_URL), for the Cinder CSI driver (Jetstream2: "
         "https://js2.jetstream-cloud.org:5000/v3/; NeCTAR: https://identity.rc.nectar.org.au/v3/)."
@@ -322,6 +327,14 @@ class Cloud(Model):
                     "networkCidr", f"{subnet} overlaps k3s's {role} network {taken}; use e.g. 10.0.42.0/24"
                 )
         return self
+
+    @property
+    def volume_zone(self) -> str:
+        return self.volume_availability_zone or self.availability_zone  # type: ignore[return-value]
+
+    @property
+    def zones_differ(self) -> bool:
+        return self.volume_zone != self.availability_zone
 
     # Fixed addresses below the DHCP pool, so no worker's port can take them first.
     @property

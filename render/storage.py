@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from config import HubConfig
-from config.model import AdoptedVolume, CinderHomes
+from config.model import AdoptedVolume, CinderHomes, Cloud
 
 from . import kubernetes, placement
 
@@ -28,15 +28,20 @@ NFS_HOMES_CLAIM = "homes"
 NFS_HOMES_SUBPATH = "home/{username}"  # KubeSpawner expands {username} to the user's safe name
 
 
-def cloud_conf(auth_url: str, region: str, credential_id: str, credential_secret: str) -> str:
+def cloud_conf(cloud: Cloud, credential_id: str, credential_secret: str) -> str:
     """The driver's cloud.conf, authenticated by an application credential (never a person's password)."""
-    return (
+    conf = (
         "[Global]\n"
-        f"auth-url={auth_url}\n"
+        f"auth-url={cloud.auth_url}\n"
         f"application-credential-id={credential_id}\n"
         f"application-credential-secret={credential_secret}\n"
-        f"region={region}\n"
+        f"region={cloud.region}\n"
     )
+    if cloud.zones_differ:
+        # Volumes live in a zone that no node is in: attach them anywhere, and give their PersistentVolumes no
+        # zone (cloud-provider-openstack's [BlockStorage] ignore-volume-az).
+        conf += "[BlockStorage]\nignore-volume-az=true\n"
+    return conf
 
 
 def cloud_config_secret(cloud_conf_text: Any) -> dict[str, Any]:
@@ -61,8 +66,8 @@ def cinder_csi_values(config: HubConfig) -> dict[str, Any]:
     }
 
 
-def storage_class(homes: CinderHomes) -> dict[str, Any]:
-    return {
+def storage_class(homes: CinderHomes, cloud: Cloud) -> dict[str, Any]:
+    made = {
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",
         "metadata": kubernetes.metadata(
@@ -75,6 +80,10 @@ def storage_class(homes: CinderHomes) -> dict[str, Any]:
         # Create each volume where its pod is scheduled, in that node's availability zone.
         "volumeBindingMode": "WaitForFirstConsumer",
     }
+    if cloud.zones_differ:
+        # The nodes' zone is a compute zone: name the volume zone the homes are made in.
+        made["parameters"] = {"availability": cloud.volume_zone}
+    return made
 
 
 def nfs_homes_objects(namespace: Any) -> list[dict[str, Any]]:
@@ -82,7 +91,7 @@ def nfs_homes_objects(namespace: Any) -> list[dict[str, Any]]:
     return kubernetes.nfs_share_objects(NFS_HOMES_VOLUME, NFS_HOMES_CLAIM, namespace)
 
 
-def adopted_volume(volume: AdoptedVolume, homes: CinderHomes, namespace: Any) -> dict[str, Any]:
+def adopted_volume(volume: AdoptedVolume, homes: CinderHomes, cloud: Cloud, namespace: Any) -> dict[str, Any]:
     """A static PersistentVolume on the CSI driver for a volume of an earlier cluster, pre-bound to the claim that
     held it: the claim KubeSpawner (a user's home) or the chart (the hub database) makes again binds to it, and
     nothing else can. Not the claim itself: KubeSpawner and the chart own their claims."""
@@ -97,7 +106,7 @@ def adopted_volume(volume: AdoptedVolume, homes: CinderHomes, namespace: Any) ->
         "claimRef": {"namespace": namespace, "name": volume.claim},
         "csi": {"driver": CINDER_CSI_PROVISIONER, "volumeHandle": volume.volume_id, "fsType": CINDER_FS_TYPE},
     }
-    if volume.zone:
+    if volume.zone and not cloud.zones_differ:  # a volume zone that is no node's would hold its pods forever
         spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [{"matchExpressions": [
             {"key": ZONE_TOPOLOGY_KEY, "operator": "In", "values": [volume.zone]}]}]}}
     return {

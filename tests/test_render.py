@@ -19,6 +19,7 @@ from config.model import (
     ManualTls,
     OidcAuth,
 )
+from hubctl.plan import run_program
 from render import certificates, jupyterhub, placement, shared_data, storage
 
 from .upstream import CERT_MANAGER, Z2JH, cert_manager_errors, chart_errors, kubespawner_traits
@@ -244,7 +245,8 @@ def test_cinder_csi_uses_our_secret_and_runs_its_node_plugin_on_workers():
                                 "filename": "cloud.conf"}
     assert values["storageClass"] == {"enabled": False}
     assert values["csi"]["plugin"]["nodePlugin"]["tolerations"] == [{"operator": "Exists"}]
-    conf = storage.cloud_conf("https://keystone.example.org:5000/v3/", "RegionOne", "id-1", "s3cret")
+    cloud = config.cloud.model_copy(update={"auth_url": "https://keystone.example.org:5000/v3/", "region": "RegionOne"})
+    conf = storage.cloud_conf(cloud, "id-1", "s3cret")
     assert conf.splitlines() == [
         "[Global]", "auth-url=https://keystone.example.org:5000/v3/", "application-credential-id=id-1",
         "application-credential-secret=s3cret", "region=RegionOne",
@@ -252,9 +254,35 @@ def test_cinder_csi_uses_our_secret_and_runs_its_node_plugin_on_workers():
 
 
 def test_storage_class_keeps_volumes():
-    storage_class = storage.storage_class(VARIANTS[0].config().user_storage)
+    config = VARIANTS[0].config()
+    storage_class = storage.storage_class(config.user_storage, config.cloud)
     assert storage_class["reclaimPolicy"] == "Retain" and storage_class["allowVolumeExpansion"] is True
     assert storage_class["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+
+
+def test_volumes_in_a_zone_of_their_own():
+    """NeCTAR names volume zones apart from compute zones: the volumes the program makes, the homes the CSI driver
+    makes and the adopted ones all go to the volume zone, and nothing ties a pod to a zone no node is in."""
+    from config import parse
+
+    data = VARIANTS[8].data()  # cinder-adopted-volumes: one adopted volume has a zone
+    data["cloud"].update(availabilityZone="melbourne-qh2", volumeAvailabilityZone="melbourne-qh2-volumes")
+    config = parse(data, offline=True, plaintext_secrets=True)
+    assert config.cloud.zones_differ and config.cloud.volume_zone == "melbourne-qh2-volumes"
+    assert storage.storage_class(config.user_storage, config.cloud)["parameters"] == {
+        "availability": "melbourne-qh2-volumes"}
+    assert storage.cloud_conf(config.cloud, "id", "secret").endswith("[BlockStorage]\nignore-volume-az=true\n")
+    zoned = next(volume for volume in config.user_storage.adopt if volume.zone)
+    assert "nodeAffinity" not in storage.adopted_volume(zoned, config.user_storage, config.cloud, "jhub")["spec"]
+    plan = run_program(config, "prod")
+    volumes = plan.by_type("openstack:blockstorage/volume:Volume")
+    assert volumes and {volume.inputs["availabilityZone"] for volume in volumes} == {"melbourne-qh2-volumes"}
+    servers = plan.by_type("openstack:compute/instance:Instance")
+    assert {server.inputs["availabilityZone"] for server in servers} == {"melbourne-qh2"}
+    # One zone for both (the default): no parameters, no override.
+    same = VARIANTS[8].config()
+    assert "parameters" not in storage.storage_class(same.user_storage, same.cloud)
+    assert "nodeAffinity" in storage.adopted_volume(zoned, same.user_storage, same.cloud, "jhub")["spec"]
 
 
 def test_cert_manager_crd_check_catches_typos_and_wrong_types():
@@ -343,5 +371,5 @@ def test_nectar_preset_gives_the_csi_driver_its_keystone_and_region():
     nectar = CLOUD_PRESETS["nectar"]
     assert (config.cloud.auth_url, config.cloud.region) == (nectar["authUrl"], nectar["region"])
     assert config.worker_flavor.ram_gb == 16  # NeCTAR's m3.large, not Jetstream2's (60)
-    conf = storage.cloud_conf(config.cloud.auth_url, config.cloud.region, "id", "secret")
+    conf = storage.cloud_conf(config.cloud, "id", "secret")
     assert "auth-url=https://identity.rc.nectar.org.au/v3/" in conf and "region=Melbourne" in conf
