@@ -59,7 +59,9 @@ def _everyone(auth: AuthBase) -> str:
             "oidc": "everyone the OpenID provider knows"}[auth.type]
 
 
-_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.IGNORECASE)
+# A key that holds a credential (not one that names a Secret, such as imagePullSecrets or secretName).
+_SECRET_NAME = re.compile(r"(secret|password|passwd|token|api_?key|access_?key|private_?key|credentials?)$",
+                          re.IGNORECASE)
 
 
 def _only_admins(auth: AuthBase) -> bool:
