@@ -261,14 +261,14 @@ class Cluster(pulumi.ComponentResource):
         volume_ids: pulumi.Input[Sequence[str]] = (),
     ) -> openstack.compute.Instance:
         config = self._args.config
-        # Boot from a volume of the configured size; it is the server's own disk and goes with it.
+        # The root disk: a volume of the configured size, or the flavor's own disk; the server's, and gone with it.
         boot = openstack.compute.InstanceBlockDeviceArgs(
             source_type="image",
             uuid=config.cloud.image_id,
-            destination_type="volume",
-            volume_size=config.cluster.root_disk_gb,
             boot_index=0,
             delete_on_termination=True,
+            **({"destination_type": "volume", "volume_size": config.cluster.root_volume_gb}
+               if config.cluster.root_disk == "volume" else {"destination_type": "local"}),
         )
         # The state and shared data volumes: attached before the server boots, and detached by Nova only once the
         # server has shut down (stop_before_destroy) and gone, never under a mounted filesystem or a live export.

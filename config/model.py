@@ -32,6 +32,7 @@ from .quantities import MEMORY_HINT, format_bytes, memory_bytes, normalize_memor
 
 SECRET_PLACEHOLDER = "[secret]"
 DEFAULT_K3S_VERSION = "v1.33.5+k3s1"
+DEFAULT_ROOT_DISK_GB = 60
 # Where Pulumi.yaml is: relative paths in the config are from here, as Pulumi runs the program here.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Chart versions the renderers were validated against (schemas in ../shared/upstream/).
@@ -384,7 +385,17 @@ class Cluster(Model):
     control_plane_flavor: str = Field("m3.medium", description="Flavor of the control-plane server.")
     worker_flavor: str = Field("m3.medium", description="Flavor of every worker (where user servers run).")
     worker_count: int = Field(1, ge=0, le=50, description="Number of workers; user servers run only on workers.")
-    root_disk_gb: int = Field(60, ge=10, le=2000, description="Root disk of every server (boot from volume), GB.")
+    root_disk: Literal["volume", "local"] = Field(
+        "volume",
+        description="Where every server's root disk is. `volume`: a Cinder volume of rootDiskGb (counts against "
+        "the project's volume quota, which users' homes need too; survives a hypervisor's loss). `local`: the "
+        "flavor's own disk (no volume quota; its size is the flavor's, 20 GB on Jetstream2's smallest; lost with "
+        "the server, as a rebuild for a new image does). The cluster's state and data are on volumes either way. "
+        "Changing it replaces every server.",
+    )
+    root_disk_gb: Optional[int] = Field(
+        None, ge=10, le=2000, description=f"Size of the root volume (rootDisk: volume), GB; default {DEFAULT_ROOT_DISK_GB}."
+    )
     ssh_public_keys: list[Annotated[str, AfterValidator(_ssh_public_key)]] = Field(
         default_factory=list, description="Admins' OpenSSH public keys, added to every server for humans (and to "
         "running servers within minutes of `pulumi up`)."
@@ -399,6 +410,11 @@ class Cluster(Model):
                              f"{SSH_KEYS_MAX_CHARACTERS} (in their Nova metadata): list fewer, or ed25519 keys "
                              "(about 100 characters each)")
         return keys
+
+    @property
+    def root_volume_gb(self) -> int:
+        """The root volume's size (rootDisk: volume)."""
+        return self.root_disk_gb or DEFAULT_ROOT_DISK_GB
 
     @property
     def kubernetes_version(self) -> str:
@@ -1108,13 +1124,31 @@ class HubConfig(Model):
             raise RuleViolation(
                 "cluster.workerCount", "must be at least 1: user servers run only on workers (tainted for users)"
             )
-        if self.cluster.root_disk_gb < self.cloud.image_min_disk_gb:
+        if self.cluster.root_disk == "local":
+            self._local_disks_fit()
+        elif self.cluster.root_volume_gb < self.cloud.image_min_disk_gb:
             raise RuleViolation(
                 "cluster.rootDiskGb",
-                f"{self.cluster.root_disk_gb} GB is smaller than the image's minimum disk "
+                f"{self.cluster.root_volume_gb} GB is smaller than the image's minimum disk "
                 f"({self.cloud.image_min_disk_gb} GB, hub.cloud.imageMinDiskGb)",
             )
         return self
+
+    def _local_disks_fit(self) -> None:
+        if self.cluster.root_disk_gb is not None:
+            raise RuleViolation("cluster.rootDiskGb", "applies to rootDisk: volume only: a local root disk is the "
+                                "flavor's own; remove it")
+        catalog = self.cloud.flavor_catalog
+        servers = {"cluster.controlPlaneFlavor": self.cluster.control_plane_flavor,
+                   "cluster.workerFlavor": self.cluster.worker_flavor}
+        if self.shared_data and self.shared_data.server_flavor:
+            servers["sharedData.serverFlavor"] = self.shared_data.server_flavor
+        for key, name in servers.items():
+            disk = catalog[name].disk_gb
+            if disk < self.cloud.image_min_disk_gb:
+                raise RuleViolation(key, f"{name} has a local disk of {disk} GB, less than the image's minimum "
+                                    f"({self.cloud.image_min_disk_gb} GB, hub.cloud.imageMinDiskGb): use "
+                                    "cluster.rootDisk: volume, or a flavor with a larger disk")
 
     @model_validator(mode="after")
     def _subnet_holds_workers(self) -> "HubConfig":

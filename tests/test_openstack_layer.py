@@ -151,7 +151,7 @@ def test_servers_boot_from_volume_on_the_configured_image_and_flavors(name):
         assert [device["uuid"] for device in attached] == expected.get(server_name, []), server_name
         assert server.inputs["stopBeforeDestroy"] is True
         assert boot == {"sourceType": "image", "uuid": config.cloud.image_id, "destinationType": "volume",
-                        "volumeSize": config.cluster.root_disk_gb, "bootIndex": 0, "deleteOnTermination": True}
+                        "volumeSize": config.cluster.root_volume_gb, "bootIndex": 0, "deleteOnTermination": True}
         assert server.inputs["availabilityZone"] == config.cloud.availability_zone
         flavor = {config.name: config.cluster.control_plane_flavor, f"{config.name}-nfs": (
             config.shared_data.server_flavor if config.shared_data else None)}.get(
@@ -471,3 +471,35 @@ def test_moving_the_share_back_from_its_dedicated_server_takes_two_deployments()
     assert after.inputs["metadata"]["hubstack-nfs-server"] == back.cloud.control_plane_address
     # A new stack, or any other way, is one deployment.
     assert run_program(back, "test").outputs["sharedDataServer"] == "control-plane"
+
+
+def test_root_disk_on_the_flavors_own_disk():
+    """cluster.rootDisk: local boots every server from the image onto the flavor's disk: no root volume (the
+    volume quota stays for homes), the state and shared data volumes attached as ever."""
+    data = stack_data("prod")
+    set_path(data, "cluster.rootDisk", "local")
+    set_path(data, "cluster.rootDiskGb", "~")
+    plan = run_program(parse(data, offline=True, plaintext_secrets=True), "prod")
+    servers = plan.by_type(SERVER)
+    assert servers
+    for server in servers:
+        boot, *attached = server.inputs["blockDevices"]
+        assert boot == {"sourceType": "image", "uuid": data["cloud"]["imageId"], "destinationType": "local",
+                        "bootIndex": 0, "deleteOnTermination": True}
+        assert all(device["destinationType"] == "volume" for device in attached)
+    assert any(server.inputs["blockDevices"][1:] for server in servers)  # the state volume, at least
+
+
+@pytest.mark.parametrize("change, key, words", [
+    ({"cluster.rootDisk": "local", "cluster.rootDiskGb": 100}, "hub.cluster.rootDiskGb", "applies to rootDisk: volume"),
+    ({"cluster.rootDisk": "local", "cluster.rootDiskGb": "~", "cloud.imageMinDiskGb": 40},
+     "hub.cluster.controlPlaneFlavor", "m3.quad has a local disk of 20 GB, less than the image's minimum (40 GB"),
+])
+def test_local_root_disk_that_cannot_be_is_refused(change, key, words):
+    data = stack_data("dev")
+    for path, value in change.items():
+        set_path(data, path, value)
+    with pytest.raises(Exception) as caught:
+        parse(data, offline=True, plaintext_secrets=True)
+    problems = dict(caught.value.problems)
+    assert words in problems[key], caught.value.render()

@@ -109,7 +109,6 @@ atexit.register(count)
 from config import load_stack_file
 from hubctl.plan import PROJECT_DIR, run_program
 run_program(load_stack_file(PROJECT_DIR / "Pulumi.dev.yaml"), "dev")
-run_program(load_stack_file(PROJECT_DIR / "Pulumi.prod.yaml"), "prod")
 """
     result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True,
                             timeout=120)

@@ -297,7 +297,7 @@ def test_cert_manager_crd_check_catches_typos_and_wrong_types():
 
 
 def test_chart_values_beyond_the_model_merge_last_as_helm_merges():
-    variant = next(variant for variant in VARIANTS if variant.name == "chart-values-beyond-the-model")
+    variant = next(variant for variant in VARIANTS if variant.name == "beyond-the-model")
     config = variant.config()
     values = _values(variant)
     extra = config.jupyterhub_values
@@ -333,7 +333,7 @@ def test_chart_values_the_program_sets_are_refused_naming_the_setting(path, owne
 
 
 def test_git_puller_per_profile_overrides_the_hook_only_where_it_differs():
-    variant = next(variant for variant in VARIANTS if variant.name == "git-puller-per-profile")
+    variant = next(variant for variant in VARIANTS if variant.name == "beyond-the-model")
     values = _values(variant)
     hook = values["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"]
     assert hook[:2] == ["sh", "-c"] and hook[2].splitlines() == [
