@@ -1101,16 +1101,20 @@ class HubConfig(Model):
                 )
         return self
 
-    @model_validator(mode="after")
-    def _flavors_known(self) -> "HubConfig":
-        catalog = self.cloud.flavor_catalog
+    def _server_flavors(self) -> dict[str, str]:
+        """The flavor of each kind of server, by the key that sets it."""
         used = {
             "cluster.controlPlaneFlavor": self.cluster.control_plane_flavor,
             "cluster.workerFlavor": self.cluster.worker_flavor,
         }
         if self.shared_data and self.shared_data.server_flavor:
             used["sharedData.serverFlavor"] = self.shared_data.server_flavor
-        for key, flavor in used.items():
+        return used
+
+    @model_validator(mode="after")
+    def _flavors_known(self) -> "HubConfig":
+        catalog = self.cloud.flavor_catalog
+        for key, flavor in self._server_flavors().items():
             if flavor not in catalog:
                 raise RuleViolation(
                     key,
@@ -1139,11 +1143,7 @@ class HubConfig(Model):
             raise RuleViolation("cluster.rootDiskGb", "applies to rootDisk: volume only: a local root disk is the "
                                 "flavor's own; remove it")
         catalog = self.cloud.flavor_catalog
-        servers = {"cluster.controlPlaneFlavor": self.cluster.control_plane_flavor,
-                   "cluster.workerFlavor": self.cluster.worker_flavor}
-        if self.shared_data and self.shared_data.server_flavor:
-            servers["sharedData.serverFlavor"] = self.shared_data.server_flavor
-        for key, name in servers.items():
+        for key, name in self._server_flavors().items():
             disk = catalog[name].disk_gb
             if disk < self.cloud.image_min_disk_gb:
                 raise RuleViolation(key, f"{name} has a local disk of {disk} GB, less than the image's minimum "

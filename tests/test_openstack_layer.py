@@ -488,18 +488,3 @@ def test_root_disk_on_the_flavors_own_disk():
                         "bootIndex": 0, "deleteOnTermination": True}
         assert all(device["destinationType"] == "volume" for device in attached)
     assert any(server.inputs["blockDevices"][1:] for server in servers)  # the state volume, at least
-
-
-@pytest.mark.parametrize("change, key, words", [
-    ({"cluster.rootDisk": "local", "cluster.rootDiskGb": 100}, "hub.cluster.rootDiskGb", "applies to rootDisk: volume"),
-    ({"cluster.rootDisk": "local", "cluster.rootDiskGb": "~", "cloud.imageMinDiskGb": 40},
-     "hub.cluster.controlPlaneFlavor", "m3.quad has a local disk of 20 GB, less than the image's minimum (40 GB"),
-])
-def test_local_root_disk_that_cannot_be_is_refused(change, key, words):
-    data = stack_data("dev")
-    for path, value in change.items():
-        set_path(data, path, value)
-    with pytest.raises(Exception) as caught:
-        parse(data, offline=True, plaintext_secrets=True)
-    problems = dict(caught.value.problems)
-    assert words in problems[key], caught.value.render()
