@@ -32,8 +32,8 @@ help:
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@echo "setup: a virtualenv in $(VENV) with the pinned packages of requirements*.txt (first run: about a minute)"
 	@start=$$(date +%s); $(PYTHON) -m venv $(VENV) && \
-	  $(PY) -m pip install --disable-pip-version-check --progress-bar off \
-	    -r requirements.txt -r requirements-dev.txt -c constraints.txt | sed -nE 's/^(Collecting [^ ]+).*/  \1/p; /^ERROR/p'; \
+	  PYTHONUNBUFFERED=1 $(PY) -m pip install --disable-pip-version-check --progress-bar off \
+	    -r requirements.txt -r requirements-dev.txt -c constraints.txt | sed -u -nE 's/^(Collecting [^ ]+).*/  \1/p; /^ERROR/p'; \
 	  status=$${PIPESTATUS[0]}; [ $$status -eq 0 ] || exit $$status; \
 	  echo "setup: done in $$(($$(date +%s) - start)) s"
 	@touch $@
