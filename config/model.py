@@ -275,8 +275,9 @@ class Cloud(Model):
     dns_zone_id: Optional[str] = Field(
         None,
         min_length=1,
-        description="Designate zone ID: when set, an A record of the hostname points at the floating IP. "
-        "Leave unset where the cloud names floating IPs itself (Jetstream2).",
+        description="Designate zone ID: when set, an A record of the hostname points at the floating IP. On "
+        "Jetstream2, your allocation's zone (`openstack zone list`: <allocation>.projects.jetstream-cloud.org.): "
+        "its automatic names cover only networks made with a DNS domain (its FAQ), which the hub's own is not.",
     )
     network_cidr: Cidr = Field(
         "10.0.42.0/24",
