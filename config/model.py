@@ -262,7 +262,9 @@ class Cloud(Model):
     volume_availability_zone: Optional[str] = Field(
         None, min_length=1, description="Availability zone of the Cinder volumes (the state and shared data volumes, "
         "users' homes) where the cloud names it apart from the servers' (NeCTAR's volume_availability_zone); "
-        "default: availabilityZone. Servers' boot volumes are made by Nova, in Cinder's default zone."
+        "default: availabilityZone. Servers' boot volumes are made by Nova, in Cinder's default zone. Changing it on a "
+        "running hub would move the volumes: `pulumi up` stops at the protected shared data volume, and the k3s state "
+        "volume would be made anew (a new cluster; the old volume is kept in the cloud)."
     )
     auth_url: Optional[HttpsUrl] = Field(
         None, description="Keystone URL (OS_AUTH_URL), for the Cinder CSI driver (Jetstream2: "
