@@ -11,6 +11,8 @@ from typing import Annotated, Any, Optional, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from .stack_yaml import is_encrypted
+
 ROOT_KEY = "hub"
 # How every unset secret's message starts: the offline plan takes these as warnings, `check` as problems.
 UNSET_SECRET = "is a secret and is not set"
@@ -222,7 +224,7 @@ def _message(detail: Any, root: type[BaseModel], loc: Sequence[str | int], value
     info = _field_at(root, loc)
     help_text = f" ({info.description.rstrip('.')})" if info is not None and info.description else ""
     shown = _value_text(value, written)
-    if isinstance(value, dict) and set(value) == {"secure"}:
+    if is_encrypted(value):
         return ENCRYPTED_NOT_SECRET
     if written is not None and isinstance(value, str):
         return f"{written} unquoted is a date to YAML (Pulumi would pass {value!r}): put it in quotes, \"{written}\""

@@ -143,10 +143,10 @@ def _other_key_message(key: str, value: Any) -> Optional[str]:
         # `pulumi config set hub.cluster.workerCount 3` without --path makes a key of its own, which nothing reads;
         # a mapping here is a block indented one level too little.
         path = name if name.startswith((f"{CONFIG_KEY}.", f"{CONFIG_KEY}[")) else f"{CONFIG_KEY}.{name}"
-        if isinstance(shown, (dict, list)) and not _encrypted(value):
+        if isinstance(shown, (dict, list)) and not stack_yaml.is_encrypted(value):
             return (f"is not under {PROJECT}:{CONFIG_KEY}, so nothing reads it: indent it below "
                     f"`{PROJECT}:{CONFIG_KEY}:` (it would be {path})")
-        command = (f"pulumi config set --secret --path '{path}' <value>" if _encrypted(value)
+        command = (f"pulumi config set --secret --path '{path}' <value>" if stack_yaml.is_encrypted(value)
                    else f"pulumi config set --path '{path}' {_shell(shown)}")
         return (
             f"is ignored: {PROJECT} reads one setting, {PROJECT}:{CONFIG_KEY}, and this looks like {path} set "
@@ -161,7 +161,7 @@ def _other_key_message(key: str, value: Any) -> Optional[str]:
             hint = f"did you mean openstack:{close[0]}? " if close else ""
             return f"is not a setting of the OpenStack provider; {hint}see `pulumi config set openstack:<key>` keys " \
                    "in the provider's docs (authUrl, cloud, region, ...)"
-        if name in OPENSTACK_SECRET_KEYS and not _encrypted(value):
+        if name in OPENSTACK_SECRET_KEYS and not stack_yaml.is_encrypted(value):
             return (f"is a secret but stands in plain text in the stack file: remove it and run "
                     f"`pulumi config set --secret {key} <value>` (or use clouds.yaml: openstack:cloud)")
         return None
@@ -181,10 +181,6 @@ def _other_key_message(key: str, value: Any) -> Optional[str]:
 def _shell(value: Any) -> str:
     text = str(value).lower() if isinstance(value, bool) else str(value)
     return text if re.fullmatch(r"[\w.,:/@+=-]+", text) else "'" + text.replace("'", "'\\''") + "'"
-
-
-def _encrypted(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
 
 
 @functools.cache

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .errors import UNSET_SECRET, RuleViolation, rule
+from .stack_yaml import is_encrypted
 from .clouds import CLOUD_PRESETS, PRESET_FLAVORS
 from .quantities import MEMORY_HINT, format_bytes, memory_bytes, normalize_memory
 
@@ -88,7 +89,7 @@ class Model(BaseModel):
 
 def _secret(value: Any, info: ValidationInfo, required: bool) -> Any:
     context = info.context or {}
-    if isinstance(value, dict) and set(value) == {"secure"}:
+    if is_encrypted(value):
         # Encrypted in the stack file: offline there is no key to decrypt it with, and `pulumi up` decrypts.
         return SecretStr(SECRET_PLACEHOLDER)
     text = value.get_secret_value() if isinstance(value, SecretStr) else value
@@ -219,8 +220,8 @@ HttpsUrl = Annotated[str, Field(
 # ----------------------------------------------------------------------------------------------------- cloud
 
 
-def _python_name(key: str) -> str:
-    return re.sub(r"[A-Z]", lambda match: f"_{match[0].lower()}", key)
+def _description(model: type[BaseModel], key: str) -> str:
+    return next(field.description or "" for field in model.model_fields.values() if field.alias == key)
 
 
 class Flavor(Model):
@@ -262,9 +263,9 @@ class Cloud(Model):
     volume_availability_zone: Optional[str] = Field(
         None, min_length=1, description="Availability zone of the Cinder volumes (the state and shared data volumes, "
         "users' homes) where the cloud names it apart from the servers' (NeCTAR's volume_availability_zone); "
-        "default: availabilityZone. Servers' boot volumes are made by Nova, in Cinder's default zone. Changing it on a "
-        "running hub would move the volumes: `pulumi up` stops at the protected shared data volume, and the k3s state "
-        "volume would be made anew (a new cluster; the old volume is kept in the cloud)."
+        "default: availabilityZone. Servers' boot volumes are made by Nova, in Cinder's default zone. On a running hub "
+        "a change would replace the k3s state and shared data volumes, which are protected: `pulumi up` refuses it "
+        "(docs/changes.md)."
     )
     auth_url: Optional[HttpsUrl] = Field(
         None, description="Keystone URL (OS_AUTH_URL), for the Cinder CSI driver (Jetstream2: "
@@ -310,7 +311,7 @@ class Cloud(Model):
                            ("authUrl", self.auth_url), ("region", self.region)):
             if value is None:
                 raise RuleViolation(key, f"is required: the preset {self.preset} has none to give "
-                                         f"({Cloud.model_fields[_python_name(key)].description})")
+                                         f"({_description(Cloud, key)})")
         return self
 
     @model_validator(mode="after")
@@ -710,13 +711,13 @@ def _is_github_name(value: str) -> bool:
     return len(value) <= 39 and re.fullmatch(_GITHUB_NAME, value) is not None
 
 
-def _github_login(value: str) -> str:
-    if not _is_github_name(value):
-        bare = value.lstrip("@").strip()
-        hint = f": write {bare}" if bare != value and _is_github_name(bare) else (
-            ": 1-39 letters, digits and single hyphens, such as octocat")
-        raise RuleViolation("", f"{value!r} is not a GitHub username{hint}")
-    return value
+def _github_login_problem(value: str) -> Optional[str]:
+    if _is_github_name(value):
+        return None
+    bare = value.lstrip("@").strip()
+    hint = f": write {bare}" if bare != value and _is_github_name(bare) else (
+        ": 1-39 letters, digits and single hyphens, such as octocat")
+    return f"{value!r} is not a GitHub username{hint}"
 
 
 class GitHubAuth(OAuthBase):
@@ -731,10 +732,9 @@ class GitHubAuth(OAuthBase):
     def _github_logins(self) -> "GitHubAuth":
         for key, names in (("adminUsers", self.admin_users), ("allowedUsers", self.allowed_users)):
             for index, name in enumerate(names):
-                try:
-                    _github_login(name)
-                except RuleViolation as problem:
-                    raise RuleViolation(f"{key}[{index}]", problem.message) from None
+                problem = _github_login_problem(name)
+                if problem:
+                    raise RuleViolation(f"{key}[{index}]", problem)
         return self
 
     def _who_may_log_in(self) -> list[str]:

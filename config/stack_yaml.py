@@ -189,6 +189,11 @@ for _kind in ("str", "binary", "null", "bool", "int", "float", "timestamp"):
     _StackLoader.add_constructor(_STANDARD + _kind, _construct_tagged(_kind))
 
 
+def is_encrypted(value: Any) -> bool:
+    """A value `pulumi config set --secret` wrote: `{secure: <ciphertext>}`."""
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
 def plain(value: Any, path: tuple[str | int, ...] = (), written: dict[tuple[str | int, ...], str] | None = None) -> Any:
     """`value` with plain numbers and text only; `written` gets the text of each number and unquoted date by path."""
     written = {} if written is None else written
@@ -220,4 +225,4 @@ def load(text: str) -> Any:
         raise StackYamlError(0, f"is not valid YAML: {error}") from None
 
 
-__all__ = ["StackYamlError", "load", "plain"]
+__all__ = ["StackYamlError", "is_encrypted", "load", "plain"]

@@ -586,6 +586,13 @@ CHANGES = [
            stand_ins={"jupyterhub-4.4.1.tgz": "jupyterhub-4.4.0.tgz"}),
     Change("TLS Let's Encrypt -> manual certificate", _manual_tls,
            secrets=lambda hub: {"hub.tls.key": _demo_certificate(_hostname(hub))[1]}),
+    Change("TLS Let's Encrypt -> an institutional ACME CA (InCommon)", _set("tls", {
+        "type": "acme", "email": "admins@example.org", "server": "https://acme.sectigo.com/v2/InCommonRSAOV",
+        "externalAccountBinding": {"keyId": "incommon-key-id"}})),
+    Change("root disks volume -> the flavor's own (rootDisk: local)", lambda hub: hub["cluster"].update(
+        rootDisk="local", rootDiskGb=None)),
+    Change("volumes moved to a zone of their own (volumeAvailabilityZone)",
+           _set("cloud.volumeAvailabilityZone", "nova-volumes")),
     Change("auth provider switched (GitHub -> Globus)", _set("auth", {
         "type": "globus", "clientId": "atmos-course-globus", "identityProvider": "access-ci.org",
         "adminUsers": ["instructor1"], "allowedUsers": ["student1"]})),

@@ -146,11 +146,11 @@ def flavors_of(stack_file: Optional[Path]) -> dict[str, Mapping[str, float]]:
     from config import ConfigError, read_stack_file
 
     if stack_file is None or not stack_file.is_file():
-        return dict(JETSTREAM2_FLAVORS)
+        return flavor_catalog(None)  # the default preset's
     try:
         return flavor_catalog(read_stack_file(stack_file))
     except ConfigError:
-        return dict(JETSTREAM2_FLAVORS)  # the plan of this side says what is wrong with it
+        return flavor_catalog(None)  # the plan of this side says what is wrong with it
 
 
 def uses(plan: Optional[Mapping[str, Any]], flavors: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
