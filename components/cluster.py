@@ -1,8 +1,8 @@
 """The k3s cluster on Nova servers: control plane, workers, the floating IP, the DNS name and the kubeconfig.
 
 Every server boots in parallel: the join tokens and CAs come from the cluster's identity (cluster_identity.py) and
-the control plane's address is fixed on a port created beforehand, so a worker's user data needs neither the
-control-plane server nor its boot. The control plane boots with the identity's state volume, which holds k3s's
+the control plane's address is on a port created beforehand (fixed on the network the program makes, Neutron's on
+an existing one), so a worker's user data needs neither the control-plane server nor its boot. The control plane boots with the identity's state volume, which holds k3s's
 datastore: a replaced control plane resumes the cluster.
 """
 
@@ -36,7 +36,8 @@ class ClusterArgs:
     config: HubConfig
     identity: ClusterIdentity
     network_id: pulumi.Input[str]
-    subnet_id: pulumi.Input[str]
+    # None: Neutron picks each port's subnet (an existing network without hub.cloud.subnetId).
+    subnet_id: Optional[pulumi.Input[str]]
     cluster_security_group_id: pulumi.Input[str]
     control_plane_security_group_ids: Sequence[pulumi.Input[str]]
     # The NFS share's volume, attached to whichever server serves it: exactly when the config has hub.sharedData.
@@ -50,7 +51,10 @@ class ClusterArgs:
 
 
 class Cluster(pulumi.ComponentResource):
-    floating_ip: pulumi.Output[str]
+    # None without one (floatingIp.enabled: false): the hub is reached at the control plane's own address.
+    floating_ip: Optional[pulumi.Output[str]]
+    # Where the hub, its API and SSH are reached: the floating IP, or the control plane's own address.
+    public_address: pulumi.Output[str]
     control_plane_address: pulumi.Output[str]
     worker_addresses: pulumi.Output[list[str]]
     # "control-plane", "dedicated" or "none" (serving_the_share), exported for the next deployment to read back.
@@ -72,34 +76,54 @@ class Cluster(pulumi.ComponentResource):
         )
         identity = args.identity
         private_key = pulumi.Output.secret(ssh_key.private_key_openssh)
-        self.floating_ip = self._floating_ip()
         # Where the share is served in this deployment: what the config says, except on the way back from a
         # dedicated server, which takes two deployments (serving_the_share).
         self.shared_data_server = pulumi.Output.from_input(args.previous_shared_data_server).apply(
             lambda previous: serving_the_share(config, previous)
         )
-        nfs = self._nfs_serve() if config.shared_data else None
         serving_from_control_plane = self.shared_data_server.apply(lambda serving: serving == "control-plane")
 
+        # Every port first: the servers' user data and metadata name each other's addresses.
         control_plane_port = self._port("control-plane", args.control_plane_security_group_ids,
                                         config.cloud.control_plane_address)
+        self.control_plane_address = self._address(control_plane_port, config.cloud.control_plane_address)
+        worker_ports = [self._port(f"worker-{index}", [args.cluster_security_group_id])
+                        for index in range(1, config.cluster.worker_count + 1)]
+        self.worker_addresses = pulumi.Output.all(*[port.all_fixed_ips[0] for port in worker_ports])
+        dedicated = config.shared_data is not None and config.shared_data.server == "dedicated"
+        nfs_server_port = (self._port("nfs-server", [args.cluster_security_group_id], config.cloud.nfs_server_address)
+                           if dedicated else None)
+        self._nfs_server = pulumi.Output.all(
+            self.shared_data_server, self.control_plane_address,
+            self._address(nfs_server_port, config.cloud.nfs_server_address) if nfs_server_port else None,
+        ).apply(lambda values: {"control-plane": values[1], "dedicated": values[2]}.get(values[0]))
+        # On an existing network the share is exported to each of the hub's servers (the control plane and the
+        # workers, whose kubelets mount it), by address: others share the subnet.
+        self._nfs_clients = (pulumi.Output.from_input([]) if config.cloud.makes_network else pulumi.Output.all(
+            self.control_plane_address, self.worker_addresses).apply(lambda values: [values[0], *values[1]]))
+        nfs = self._nfs_serve() if config.shared_data else None
+
+        self.floating_ip = self._floating_ip()
+        self.public_address = self.floating_ip or self.control_plane_address
         state = pulumi.Output.all(identity.server_token, identity.agent_token, identity.state_volume_id,
                                   identity.certificate_authorities).apply(
             lambda values: cloud_init.ClusterState(*values)
         )
-        control_plane_user_data = pulumi.Output.all(state, self.floating_ip, nfs, serving_from_control_plane).apply(
+        control_plane_user_data = pulumi.Output.all(
+            state, self.control_plane_address, self.public_address, nfs, serving_from_control_plane
+        ).apply(
             lambda values: cloud_init.control_plane_user_data(
                 config,
                 state=values[0],
-                private_address=config.cloud.control_plane_address,
-                floating_ip=values[1],
-                nfs=values[2] if values[3] else None,
+                private_address=values[1],
+                public_address=values[2],
+                nfs=values[3] if values[4] else None,
             )
         )
-        # The port keeps the fixed address, and a volume can be attached to one server only: the old server must
-        # release them before a new one can take them. The shared data volume comes first: Nova reserves a boot's
-        # volumes in order and does not release one when a later one fails, so a shared volume still held by
-        # another server fails the boot before the state volume is left "reserved" (seen on the local cloud).
+        # The port keeps the address, and a volume can be attached to one server only: the old server must release
+        # them before a new one can take them. The shared data volume comes first: Nova reserves a boot's volumes in
+        # order and does not release one when a later one fails, so a shared volume still held by another server
+        # fails the boot before the state volume is left "reserved" (seen on the local cloud).
         control_plane = self._server(
             "control-plane", config.name, config.cluster.control_plane_flavor, control_plane_port,
             control_plane_user_data, pulumi.ResourceOptions(delete_before_replace=True),
@@ -108,40 +132,38 @@ class Cluster(pulumi.ComponentResource):
                 lambda values: [values[1], values[2]] if values[0] else [values[2]]
             ),
         )
-        association = openstack.networking.FloatingIpAssociate(
-            f"{name}-floating-ip-association", floating_ip=self.floating_ip, port_id=control_plane_port.id, opts=child
-        )
+        association = None
+        if self.floating_ip is not None:
+            association = openstack.networking.FloatingIpAssociate(
+                f"{name}-floating-ip-association", floating_ip=self.floating_ip, port_id=control_plane_port.id,
+                opts=child,
+            )
         if config.cloud.dns_zone_id:
             openstack.dns.RecordSet(
                 f"{name}-dns-record",
                 zone_id=config.cloud.dns_zone_id,
                 name=f"{config.hostname}.",
                 type="A",
-                records=[self.floating_ip],
+                records=[self.public_address],
                 ttl=DNS_TTL_SECONDS,
                 opts=child,
             )
 
-        worker_user_data = identity.agent_token.apply(
-            lambda secret: cloud_init.worker_user_data(
-                config, agent_token=secret, control_plane_address=config.cloud.control_plane_address
+        worker_user_data = pulumi.Output.all(identity.agent_token, self.control_plane_address).apply(
+            lambda values: cloud_init.worker_user_data(
+                config, agent_token=values[0], control_plane_address=values[1]
             )
         )
-        worker_ports = []
-        for index, server_name in enumerate(cloud_init.worker_names(config), start=1):
-            port = self._port(f"worker-{index}", [args.cluster_security_group_id])
+        for index, (server_name, port) in enumerate(zip(cloud_init.worker_names(config), worker_ports), start=1):
             self._server(f"worker-{index}", server_name, config.cluster.worker_flavor, port, worker_user_data)
-            worker_ports.append(port)
 
-        if nfs is not None and config.shared_data.server == "dedicated":
-            self._dedicated_nfs_server(nfs, control_plane)
+        if nfs is not None and nfs_server_port is not None:
+            self._dedicated_nfs_server(nfs, nfs_server_port, control_plane)
 
         self.kubeconfig = self.api_ready = None
         if config.kubernetes_layer:
             self.api_ready = self._wait_for_cluster(control_plane, association, private_key)
             self.kubeconfig = self._admin_kubeconfig()
-        self.control_plane_address = control_plane_port.all_fixed_ips[0]
-        self.worker_addresses = pulumi.Output.all(*[port.all_fixed_ips[0] for port in worker_ports])
         self.register_outputs({
             "floatingIp": self.floating_ip,
             "controlPlaneAddress": self.control_plane_address,
@@ -152,13 +174,13 @@ class Cluster(pulumi.ComponentResource):
     def _wait_for_cluster(
         self,
         control_plane: openstack.compute.Instance,
-        association: openstack.networking.FloatingIpAssociate,
+        association: Optional[openstack.networking.FloatingIpAssociate],
         private_key: pulumi.Output[str],
     ) -> command.remote.Command:
         return command.remote.Command(
             f"{self._name}-api-ready",
             connection=command.remote.ConnectionArgs(
-                host=self.floating_ip,
+                host=self.public_address,
                 user=self._args.config.cloud.image_user,
                 private_key=private_key,
                 # The server is still booting when the command starts: keep dialling until SSH answers.
@@ -166,7 +188,7 @@ class Cluster(pulumi.ComponentResource):
             ),
             create=cloud_init.wait_for_cluster_command(),
             # Each new control plane (and address): what talks to the API waits until it answers again.
-            triggers=waits_for(control_plane.id, association.id),
+            triggers=waits_for(control_plane.id, *([association.id] if association else [])),
             # Only the command's own fixed messages reach stderr (never cloud-init's, which could quote the user
             # data): a cloud-init error that it waits past is shown in `pulumi up`.
             logging=command.remote.Logging.STDERR,
@@ -199,13 +221,15 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         return pulumi.Output.secret(pulumi.Output.all(
-            self.floating_ip, identity.server_ca_certificate, certificate.cert_pem, key.private_key_pem
+            self.public_address, identity.server_ca_certificate, certificate.cert_pem, key.private_key_pem
         ).apply(lambda values: admin_kubeconfig(
             address=values[0], ca_certificate=values[1], client_certificate=values[2], client_key=values[3]
         )))
 
-    def _floating_ip(self) -> pulumi.Output[str]:
+    def _floating_ip(self) -> Optional[pulumi.Output[str]]:
         floating_ip = self._args.config.floating_ip
+        if not floating_ip.enabled:
+            return None
         if floating_ip.address:
             # Adopted: the address stays the project's, outside this stack; only the association is ours.
             return pulumi.Output.from_input(floating_ip.address)
@@ -218,17 +242,21 @@ class Cluster(pulumi.ComponentResource):
         return allocated.address
 
     def _nfs_serve(self) -> pulumi.Output[cloud_init.NfsServe]:
-        cidr = self._args.config.cloud.network_cidr
-        return pulumi.Output.from_input(self._args.shared_data_volume_id).apply(
-            lambda volume_id: cloud_init.NfsServe(volume_id=volume_id, client_cidr=cidr)
+        cloud = self._args.config.cloud
+        # On an existing network the export admits the serving server alone at first; export-nfs-nodes.sh adds the
+        # hub's servers from its metadata (cloud_init.NfsServe).
+        clients = (pulumi.Output.from_input(cloud.subnet_cidr) if cloud.makes_network
+                   else self._nfs_server.apply(lambda address: f"{address}/32"))
+        return pulumi.Output.all(self._args.shared_data_volume_id, clients).apply(
+            lambda values: cloud_init.NfsServe(volume_id=values[0], client_cidr=values[1])
         )
 
     def _dedicated_nfs_server(
-        self, nfs: pulumi.Output[cloud_init.NfsServe], control_plane: openstack.compute.Instance
+        self, nfs: pulumi.Output[cloud_init.NfsServe], port: openstack.networking.Port,
+        control_plane: openstack.compute.Instance,
     ) -> openstack.compute.Instance:
         config = self._args.config
         assert config.shared_data and config.shared_data.server_flavor  # the model requires it for "dedicated"
-        port = self._port("nfs-server", [self._args.cluster_security_group_id], config.cloud.nfs_server_address)
         user_data = nfs.apply(lambda serve: cloud_init.nfs_server_user_data(config, nfs=serve))
         # After the control plane: when the share moves here from the control plane, the old control plane goes
         # first (delete before replace) and lets go of the volume.
@@ -241,14 +269,26 @@ class Cluster(pulumi.ComponentResource):
     def _port(
         self, role: str, security_group_ids: Sequence[pulumi.Input[str]], fixed_address: Optional[str] = None
     ) -> openstack.networking.Port:
+        """The server's port, which keeps its address across a rebuild of the server. On the network the program
+        makes, `fixed_address` (the control plane's and the NFS server's, below the DHCP pool); on an existing
+        network Neutron gives every address, since one asked for could be another project's."""
+        subnet_id = self._args.subnet_id
+        address = fixed_address if self._args.config.cloud.makes_network else None
         return openstack.networking.Port(
             f"{self._name}-{role}-port",
             name=f"{self._args.config.name}-{role}",
             network_id=self._args.network_id,
-            fixed_ips=[openstack.networking.PortFixedIpArgs(subnet_id=self._args.subnet_id, ip_address=fixed_address)],
+            fixed_ips=(None if subnet_id is None
+                       else [openstack.networking.PortFixedIpArgs(subnet_id=subnet_id, ip_address=address)]),
             security_group_ids=list(security_group_ids),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _address(self, port: openstack.networking.Port, fixed_address: str) -> pulumi.Output[str]:
+        """A port's private address: the fixed one, known before the port is made, or the one Neutron gave it."""
+        if self._args.config.cloud.makes_network:
+            return pulumi.Output.from_input(fixed_address)
+        return port.all_fixed_ips[0]
 
     def _server(
         self,
@@ -291,11 +331,20 @@ class Cluster(pulumi.ComponentResource):
             user_data=user_data,
             # The k3s version, the admins' keys and the NFS server's address: changed in place, and brought onto the
             # server by its sync timer.
-            metadata=self.shared_data_server.apply(lambda serving: cloud_init.server_metadata(config, role, serving)),
+            metadata=pulumi.Output.all(self.shared_data_server, self._nfs_server, self._nfs_clients).apply(
+                lambda values: cloud_init.server_metadata(
+                    config, role, nfs_server=values[1],
+                    nfs_clients=values[2] if _serves_the_share(role, values[0]) else (),
+                )
+            ),
             # A server goes by shutting down (k3s, NFS and the filesystems stop cleanly), then its volumes detach.
             stop_before_destroy=True,
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts),
         )
+
+
+def _serves_the_share(role: str, serving: str) -> bool:
+    return (role, serving) in (("control-plane", "control-plane"), ("nfs-server", "dedicated"))
 
 
 def waits_for(*outputs: pulumi.Output[str]) -> pulumi.Output[list[str]]:

@@ -40,7 +40,7 @@ class HubArgs:
 
 class Hub(pulumi.ComponentResource):
     hostname: pulumi.Output[str]
-    floating_ip: pulumi.Output[str]
+    floating_ip: Optional[pulumi.Output[str]]  # None with floatingIp.enabled: false
     control_plane_address: pulumi.Output[str]
     worker_addresses: pulumi.Output[list[str]]
     shared_data_volume_id: Optional[pulumi.Output[str]]

@@ -54,6 +54,7 @@ UUID_PATTERN = rule(
 K3S_NETWORKS = {"pod": "10.42.0.0/16", "service": "10.43.0.0/16"}
 # Host offsets in the subnet of the servers with fixed addresses (.1 is the router).
 FIXED_ADDRESS_OFFSETS = {"control-plane": 10, "nfs": 11}
+DEFAULT_NETWORK_CIDR = "10.0.42.0/24"
 # Where z2jh mounts each user's home (singleuser.storage.homeMountPath, which the program leaves at its default).
 HOME_MOUNT_PATH = "/home/jovyan"
 # The image's own folders: a share mounted on (or in) one of them hides what the server needs to start.
@@ -220,8 +221,13 @@ HttpsUrl = Annotated[str, Field(
 # ----------------------------------------------------------------------------------------------------- cloud
 
 
+def _field_name(model: type[BaseModel], key: str) -> str:
+    """The model's field of a key as written in the stack file (camelCase)."""
+    return next(name for name, field in model.model_fields.items() if field.alias == key)
+
+
 def _description(model: type[BaseModel], key: str) -> str:
-    return next(field.description or "" for field in model.model_fields.values() if field.alias == key)
+    return model.model_fields[_field_name(model, key)].description or ""
 
 
 class Flavor(Model):
@@ -242,9 +248,10 @@ class Cloud(Model):
         description="The external network: the router's gateway and the floating IP pool (Jetstream2: public; NeCTAR: "
         "your availability zone's, such as melbourne).",
     )
-    external_network_id: str = Field(
-        pattern=UUID_PATTERN,
-        description="ID of the external network, for the router (`openstack network show public -f value -c id`).",
+    external_network_id: Optional[str] = Field(
+        None, pattern=UUID_PATTERN,
+        description="ID of the external network, for the router the program makes (`openstack network show public "
+        "-f value -c id`); not used with networkId.",
     )
     image_id: str = Field(
         pattern=UUID_PATTERN,
@@ -278,14 +285,29 @@ class Cloud(Model):
     dns_zone_id: Optional[str] = Field(
         None,
         min_length=1,
-        description="Designate zone ID: when set, an A record of the hostname points at the floating IP. On "
+        description="Designate zone ID: when set, an A record of the hostname points at the floating IP (without "
+        "one, at the control plane's own address). On "
         "Jetstream2, your allocation's zone (`openstack zone list`: <allocation>.projects.jetstream-cloud.org.): "
         "its automatic names cover only networks made with a DNS domain (its FAQ), which the hub's own is not.",
     )
-    network_cidr: Cidr = Field(
-        "10.0.42.0/24",
-        description="CIDR of the hub's private subnet, IPv4, /28 or larger, outside k3s's pod and service "
-        "networks (10.42.0.0/16, 10.43.0.0/16).",
+    network_cidr: Optional[Cidr] = Field(
+        None,
+        description=f"CIDR of the private subnet the program makes, IPv4, /28 or larger, outside k3s's pod and "
+        f"service networks (10.42.0.0/16, 10.43.0.0/16); default {DEFAULT_NETWORK_CIDR}; not used with networkId.",
+    )
+    network_id: Optional[str] = Field(
+        None, pattern=UUID_PATTERN,
+        description="Put the servers on this existing network (its ID) instead of the network, subnet and router the "
+        "program makes, such as a project's own network or a provider network (NeCTAR's Classic Provider: "
+        "00000000-0000-0000-0000-000000000000). Neutron gives the servers their addresses; NFS is exported to the "
+        "hub's servers alone, node-to-node traffic is allowed within the hub's security group alone, and the pod "
+        "network is encrypted (WireGuard), since other projects may share the network. Changing it on a running hub "
+        "replaces every server and port.",
+    )
+    subnet_id: Optional[str] = Field(
+        None, pattern=UUID_PATTERN,
+        description="With networkId: the subnet the servers take their addresses from (default: Neutron picks one of "
+        "the network's).",
     )
     admin_cidrs: list[Cidr] = Field(
         min_length=1, description="Who may reach SSH (22) and the Kubernetes API (6443), as CIDRs."
@@ -307,12 +329,34 @@ class Cloud(Model):
 
     @model_validator(mode="after")
     def _preset_leaves_nothing_out(self) -> "Cloud":
-        for key, value in (("externalNetwork", self.external_network), ("availabilityZone", self.availability_zone),
-                           ("authUrl", self.auth_url), ("region", self.region)):
+        for key, value in (("availabilityZone", self.availability_zone), ("authUrl", self.auth_url),
+                           ("region", self.region)):
             if value is None:
                 raise RuleViolation(key, f"is required: the preset {self.preset} has none to give "
                                          f"({_description(Cloud, key)})")
         return self
+
+    @model_validator(mode="after")
+    def _network_made_or_given(self) -> "Cloud":
+        if self.network_id is None:
+            if self.subnet_id is not None:
+                raise RuleViolation("subnetId", "applies to an existing network only: set networkId too, or remove "
+                                                "subnetId (the program makes its own subnet)")
+            if self.external_network_id is None:
+                raise RuleViolation("externalNetworkId", "is required: the program makes the hub's network and a "
+                                    f"router to the external network ({_description(Cloud, 'externalNetworkId')})")
+        else:
+            for key in ("networkCidr", "externalNetworkId"):
+                if getattr(self, _field_name(Cloud, key)) is not None:
+                    raise RuleViolation(key, "applies to the network the program makes, and networkId puts the hub "
+                                             f"on an existing one: remove {key}")
+        return self
+
+    @property
+    def makes_network(self) -> bool:
+        """The program makes the hub's network, subnet and router (fixed addresses below the DHCP pool), rather
+        than putting the servers on an existing network (Neutron-assigned addresses, other projects around)."""
+        return self.network_id is None
 
     @model_validator(mode="after")
     def _world_needs_opt_in(self) -> "Cloud":
@@ -323,7 +367,7 @@ class Cloud(Model):
                     f"{cidr} opens SSH and the Kubernetes API to the whole internet; give your own network's "
                     "CIDR, or set hub.cloud.allowAdminFromAnywhere: true to accept that",
                 )
-        subnet = ipaddress.ip_network(self.network_cidr)
+        subnet = ipaddress.ip_network(self.subnet_cidr)
         if subnet.version != 4 or subnet.prefixlen > 28:
             raise RuleViolation("networkCidr", "must be an IPv4 CIDR of /28 or larger, such as 10.0.42.0/24")
         for role, taken in K3S_NETWORKS.items():
@@ -332,6 +376,11 @@ class Cloud(Model):
                     "networkCidr", f"{subnet} overlaps k3s's {role} network {taken}; use e.g. 10.0.42.0/24"
                 )
         return self
+
+    @property
+    def subnet_cidr(self) -> str:
+        """The CIDR of the subnet the program makes (makes_network)."""
+        return self.network_cidr or DEFAULT_NETWORK_CIDR
 
     @property
     def volume_zone(self) -> str:
@@ -355,7 +404,7 @@ class Cloud(Model):
         return self._host(max(FIXED_ADDRESS_OFFSETS.values()) + 1), self._host(-2)
 
     def _host(self, offset: int) -> str:
-        return str(ipaddress.ip_network(self.network_cidr)[offset])
+        return str(ipaddress.ip_network(self.subnet_cidr)[offset])
 
     @property
     def flavor_catalog(self) -> dict[str, Flavor]:
@@ -426,6 +475,11 @@ class Cluster(Model):
 
 
 class FloatingIp(Model):
+    enabled: bool = Field(
+        True, description="false: no floating IP; the hub is reached at the control plane's own address, which must "
+        "be public (a provider network such as NeCTAR's Classic Provider, with hub.cloud.networkId). The address "
+        "is the control plane's port's, kept across a rebuild of the servers.",
+    )
     address: Optional[IPv4] = Field(None, description="Adopt this existing floating IP instead of allocating one.")
     pool: Optional[str] = Field(None, description="Pool to allocate from; default: hub.cloud.externalNetwork.")
     keep_on_teardown: bool = Field(
@@ -434,6 +488,10 @@ class FloatingIp(Model):
 
     @model_validator(mode="after")
     def _address_or_pool(self) -> "FloatingIp":
+        if not self.enabled:
+            for key, value in (("address", self.address), ("pool", self.pool)):
+                if value:
+                    raise RuleViolation(key, f"applies to a floating IP, and enabled is false: remove {key}")
         if self.address and self.pool:
             raise RuleViolation(
                 "pool",
@@ -1154,14 +1212,30 @@ class HubConfig(Model):
                                     "cluster.rootDisk: volume, or a flavor with a larger disk")
 
     @model_validator(mode="after")
+    def _reachable(self) -> "HubConfig":
+        if not self.floating_ip.enabled and self.cloud.makes_network:
+            raise RuleViolation(
+                "floatingIp.enabled", "false needs a public network for the servers: the network the program makes "
+                "is private, reached only through a floating IP. Set hub.cloud.networkId to a provider network, or "
+                "remove enabled",
+            )
+        allocates = self.floating_ip.enabled and not self.floating_ip.address and not self.floating_ip.pool
+        if self.cloud.external_network is None and (self.cloud.makes_network or allocates):
+            raise RuleViolation("cloud.externalNetwork", f"is required: the preset {self.cloud.preset} has none to "
+                                f"give ({_description(Cloud, 'externalNetwork')})")
+        return self
+
+    @model_validator(mode="after")
     def _subnet_holds_workers(self) -> "HubConfig":
+        if not self.cloud.makes_network:
+            return self  # Neutron's subnet, shared: its room is the cloud's to tell
         first, last = (ipaddress.ip_address(address) for address in self.cloud.dhcp_pool)
         # Workers take their addresses from the DHCP pool, and so does Neutron's own DHCP port (the one less).
         room = int(last) - int(first)
         if self.cluster.worker_count > room:
             raise RuleViolation(
                 "cloud.networkCidr",
-                f"{self.cloud.network_cidr} leaves {room} addresses for workers ({first}-{last}, less Neutron's DHCP "
+                f"{self.cloud.subnet_cidr} leaves {room} addresses for workers ({first}-{last}, less Neutron's DHCP "
                 f"port), and workerCount is {self.cluster.worker_count}: use a larger subnet, such as 10.0.42.0/24",
             )
         return self
@@ -1169,7 +1243,7 @@ class HubConfig(Model):
     @model_validator(mode="after")
     def _pool_is_the_routers(self) -> "HubConfig":
         pool = self.floating_ip.pool
-        if pool and pool not in (self.cloud.external_network, self.cloud.external_network_id):
+        if pool and self.cloud.makes_network and pool not in (self.cloud.external_network, self.cloud.external_network_id):
             raise RuleViolation(
                 "floatingIp.pool",
                 f"{pool!r} is not the router's external network ({self.cloud.external_network!r}, "

@@ -8,6 +8,7 @@ the program marked the value secret, so a fake that shows up in plan.json is a s
 from __future__ import annotations
 
 import uuid
+import zlib
 from typing import Any, Optional
 
 import pulumi
@@ -54,10 +55,15 @@ def computed_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str,
     """The outputs a provider would compute for a new resource, absent from its inputs: stable fakes."""
     computed = {key: value for key, value in _COMPUTED.get(type_, {}).items() if key not in inputs}
     if type_ == "openstack:networking/port:Port":
-        # A fixed address is the port's; Neutron's DHCP picks the others when the port is created.
-        fixed = [entry.get("ipAddress") for entry in inputs.get("fixedIps", [])]
-        computed["allFixedIps"] = [address or f"[address of {name}]" for address in fixed]
+        # A fixed address is the port's; Neutron's DHCP picks the others when the port is created: here an address
+        # of the documentation range (RFC 5737) that stands for the port, which the user data can hold.
+        fixed = [entry.get("ipAddress") for entry in inputs.get("fixedIps") or [{}]]
+        computed["allFixedIps"] = [address or _documentation_address(name) for address in fixed]
     return computed
+
+
+def _documentation_address(name: str) -> str:
+    return f"198.51.100.{zlib.crc32(name.encode()) % 250 + 2}"
 
 
 class HubMocks(pulumi.runtime.Mocks):

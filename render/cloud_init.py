@@ -16,7 +16,7 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import yaml
 
@@ -49,6 +49,7 @@ INSTALL_K3S = "/usr/local/sbin/hubstack-install-k3s"
 MOUNT_VOLUME = "/usr/local/sbin/hubstack-mount-volume"
 GROW_FILESYSTEM = "/usr/local/sbin/hubstack-grow-filesystem"
 PREPARE_NFS_VOLUME = "/usr/local/sbin/hubstack-prepare-nfs-volume"
+EXPORT_NFS_NODES = "/usr/local/sbin/hubstack-export-nfs-nodes"
 PREPARE_K3S_STATE = "/usr/local/sbin/hubstack-prepare-k3s-state"
 # The CA files from the user data wait here (tmpfs, root only) until prepare-k3s-state puts them on the volume.
 K3S_CA_STAGING_DIR = "/run/hubstack/k3s-ca"
@@ -79,6 +80,9 @@ BLOCK_POD_METADATA = "/usr/local/sbin/hubstack-block-pod-metadata"
 BLOCK_POD_METADATA_UNIT = "hubstack-block-pod-metadata"
 # k3s's default cluster CIDR, set explicitly: the metadata block drops traffic from it.
 K3S_POD_CIDR = "10.42.0.0/16"
+# The pod network between nodes on a network other projects share (hub.cloud.networkId): flannel over WireGuard,
+# in the kernel (Ubuntu's since 20.04), instead of plain VXLAN.
+ENCRYPTED_FLANNEL_BACKEND = "wireguard-native"
 SYNC_NODE = "/usr/local/sbin/hubstack-sync-node"
 SYNC_UNIT = "hubstack-sync-node"
 # How often a running server looks at its metadata for new SSH keys or a new k3s version.
@@ -87,6 +91,9 @@ SYNC_INTERVAL = "2min"
 # Server metadata that sync-node.sh reads: Pulumi changes it in place (user data would replace the server).
 K3S_VERSION_METADATA = "hubstack-k3s-version"
 NFS_SERVER_METADATA = "hubstack-nfs-server"  # the private address behind NFS_SERVER_NAME
+# On the server that serves the share, on an existing network: the hub's servers' addresses, space-separated, in
+# pieces like the keys (export-nfs-nodes.sh exports the share to each).
+NFS_CLIENTS_METADATA = "hubstack-nfs-clients-"
 SSH_KEYS_METADATA = "hubstack-ssh-keys-"  # + two digits: the keys' text in pieces, in order
 # On the control plane: the workers' server names, space-separated, in pieces like the keys (the config requires
 # one worker at least).
@@ -134,39 +141,45 @@ class NfsServe:
     """This server serves the NFS share."""
 
     volume_id: str  # Cinder volume ID of the data volume (attached to this server by Pulumi after boot)
-    client_cidr: str  # the hub's subnet (config.cloud.network_cidr): export to it only
+    # The hub's subnet (config.cloud.subnet_cidr): export to it only. On an existing network, this server's own
+    # address (/32): export-nfs-nodes.sh adds the hub's other servers from NFS_CLIENTS_METADATA.
+    client_cidr: str
 
 
 # ------------------------------------------------------------------------------------------------ user data
 
 
 def control_plane_user_data(
-    config: HubConfig, *, state: ClusterState, private_address: str, floating_ip: str, nfs: Optional[NfsServe]
+    config: HubConfig, *, state: ClusterState, private_address: str, public_address: str, nfs: Optional[NfsServe]
 ) -> str:
-    private_address, floating_ip = _ipv4(private_address, "private_address"), _ipv4(floating_ip, "floating_ip")
+    """public_address: where the hub and its API are reached, the floating IP or (without one) private_address."""
+    private_address = _ipv4(private_address, "private_address")
+    public_address = _ipv4(public_address, "public_address")
     k3s_config = {
         "token": _token(state.server_token),
         "agent-token": _token(state.agent_token),
         "node-ip": private_address,
         "advertise-address": private_address,
-        "tls-san": [floating_ip, config.hostname],
+        "tls-san": list(dict.fromkeys([public_address, config.hostname])),
         "cluster-cidr": K3S_POD_CIDR,
         "write-kubeconfig-mode": "0600",
         "kubelet-arg": kubelet_args(),
     }
+    if not config.cloud.makes_network:
+        k3s_config["flannel-backend"] = ENCRYPTED_FLANNEL_BACKEND
     files = [
         _k3s_config_file(k3s_config),
         *_k3s_state_files(state),
         *_k3s_files(K3S_SERVER_SERVICE, f"{K3S_DATA_DIR}/server/tls"),
-        *_sync_files("server", config, grow=nfs is not None),
+        *_sync_files("server", config, nfs=nfs),
     ]
     commands = [
         shlex.join([PREPARE_K3S_STATE, _volume_id(state.state_volume_id), K3S_CA_STAGING_DIR]),
         *_k3s_commands("server", config),
     ]
     if nfs is not None:
-        files.append(_script_file("prepare-nfs-volume.sh", PREPARE_NFS_VOLUME))
-        commands.append(_prepare_nfs_command(nfs))
+        files.extend(_nfs_files(config))
+        commands.extend(_nfs_commands(config, nfs))
     return _document(packages=_packages(k3s=True, nfs_server=nfs is not None), files=files, commands=commands)
 
 
@@ -190,31 +203,31 @@ def worker_user_data(config: HubConfig, *, agent_token: str, control_plane_addre
 
 def nfs_server_user_data(config: HubConfig, *, nfs: NfsServe) -> str:
     """The dedicated NFS server: no k3s, only the data volume and its export."""
-    files = [*_volume_scripts(), _script_file("prepare-nfs-volume.sh", PREPARE_NFS_VOLUME),
-             *_sync_files("none", config, grow=True)]
-    commands = [*_sync_commands("none", config), _prepare_nfs_command(nfs)]
+    files = [*_volume_scripts(), *_nfs_files(config), *_sync_files("none", config, nfs=nfs)]
+    commands = [*_sync_commands("none", config), *_nfs_commands(config, nfs)]
     return _document(packages=_packages(k3s=False, nfs_server=True), files=files, commands=commands)
 
 
-def server_metadata(config: HubConfig, role: str, serving: str) -> dict[str, str]:
-    """The Nova metadata of a server: what it is, and what sync-node.sh brings it to (the k3s version and the
-    address of the server that serves the share, `serving`, on k3s servers; the admins' SSH keys on all)."""
+def server_metadata(
+    config: HubConfig, role: str, *, nfs_server: Optional[str], nfs_clients: Sequence[str] = ()
+) -> dict[str, str]:
+    """The Nova metadata of a server: what it is, and what its sync brings it to: on k3s servers the k3s version and
+    `nfs_server`, the private address of the server that serves the share (None: no server does); on the server
+    that serves it on an existing network, `nfs_clients`, the hub's servers' addresses; the admins' SSH keys on
+    all."""
     metadata = {"hubstack-hub": config.name, "hubstack-role": role}
     if role != "nfs-server":
         metadata[K3S_VERSION_METADATA] = config.cluster.k3s_version
-        if serving != "none":
-            metadata[NFS_SERVER_METADATA] = nfs_server_address(config, serving)
+        if nfs_server is not None:
+            metadata[NFS_SERVER_METADATA] = _ipv4(nfs_server, "nfs_server")
     if role == "control-plane":
         # Which k3s nodes should be there: the control plane deletes the Node objects of workers that went.
         metadata.update(_pieces(WORKERS_METADATA, " ".join(worker_names(config))))
+    if nfs_clients:
+        metadata.update(_pieces(NFS_CLIENTS_METADATA, " ".join(_ipv4(address, "nfs_clients")
+                                                                for address in nfs_clients)))
     metadata.update(ssh_keys_metadata(config.cluster.ssh_public_keys))
     return metadata
-
-
-def nfs_server_address(config: HubConfig, serving: str) -> str:
-    """The fixed private address of the server that serves the share: "control-plane" or "dedicated"."""
-    addresses = {"control-plane": config.cloud.control_plane_address, "dedicated": config.cloud.nfs_server_address}
-    return addresses[serving]
 
 
 def worker_names(config: HubConfig) -> list[str]:
@@ -376,10 +389,12 @@ def _volume_scripts() -> list[dict[str, Any]]:
     return [_script_file("mount-volume.sh", MOUNT_VOLUME), _script_file("grow-filesystem.sh", GROW_FILESYSTEM)]
 
 
-def _sync_files(role: str, config: HubConfig, *, grow: bool = False) -> list[dict[str, Any]]:
-    # grow: this server holds the shared data, whose volume an admin may extend; "-": a failed grow does not stop
-    # the sync after it.
-    grow_line = f"ExecStart=-{GROW_FILESYSTEM} {NFS_EXPORT_PATH}\n" if grow else ""
+def _sync_files(role: str, config: HubConfig, *, nfs: Optional[NfsServe] = None) -> list[dict[str, Any]]:
+    # nfs: this server holds the shared data, whose volume an admin may extend, and on an existing network exports
+    # it to the hub's servers of the moment; "-": a failed step does not stop the sync after it.
+    nfs_lines = f"ExecStart=-{GROW_FILESYSTEM} {NFS_EXPORT_PATH}\n" if nfs else ""
+    if nfs and not config.cloud.makes_network:
+        nfs_lines += f"ExecStart=-{EXPORT_NFS_NODES}\n"
     unit = (
         "[Unit]\n"
         "Description=Bring this server to its Nova metadata (admins' SSH keys, k3s version) and its volumes' size\n"
@@ -387,7 +402,7 @@ def _sync_files(role: str, config: HubConfig, *, grow: bool = False) -> list[dic
         "\n"
         "[Service]\n"
         "Type=oneshot\n"
-        f"{grow_line}"
+        f"{nfs_lines}"
         f"ExecStart={shlex.join([SYNC_NODE, role, config.cloud.image_user])}\n"
     )
     timer = (
@@ -420,6 +435,20 @@ def _volume_id(volume_id: str) -> str:
     if not re.fullmatch(UUID_PATTERN, volume_id):
         raise ValueError(f"volume ID {volume_id!r} is not a Cinder volume ID (a UUID)")
     return volume_id
+
+
+def _nfs_files(config: HubConfig) -> list[dict[str, Any]]:
+    files = [_script_file("prepare-nfs-volume.sh", PREPARE_NFS_VOLUME)]
+    if not config.cloud.makes_network:
+        files.append(_script_file("export-nfs-nodes.sh", EXPORT_NFS_NODES))
+    return files
+
+
+def _nfs_commands(config: HubConfig, nfs: NfsServe) -> list[str]:
+    commands = [_prepare_nfs_command(nfs)]
+    if not config.cloud.makes_network:
+        commands.append(EXPORT_NFS_NODES)
+    return commands
 
 
 def _prepare_nfs_command(nfs: NfsServe) -> str:

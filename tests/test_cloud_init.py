@@ -39,6 +39,7 @@ from render.cloud_init import (
 )
 from render.placement import USER_NODE_PURPOSE_LABEL, USER_NODE_TAINT_KEY
 
+from .variants import CLASSIC_PROVIDER, Variant
 from .conftest import PROJECT_DIR, set_path, stack_data
 
 SETUP_HINT = (
@@ -70,10 +71,13 @@ def _configs() -> dict[str, HubConfig]:
     dedicated = stack_data("prod")
     set_path(dedicated, "sharedData.server", "dedicated")
     set_path(dedicated, "sharedData.serverFlavor", "m3.small")
+    existing = (Variant("", "prod", {"cloud.externalNetworkId": "~", "cloud.networkId": CLASSIC_PROVIDER,
+                                     "floatingIp": {"enabled": False}}))
     return {
         "dev": load_stack_file(PROJECT_DIR / "Pulumi.dev.yaml"),
         "prod": load_stack_file(PROJECT_DIR / "Pulumi.prod.yaml"),
         "prod-dedicated-nfs": parse(dedicated, offline=True, plaintext_secrets=True),
+        "prod-existing-network": existing.config(),
     }
 
 
@@ -83,20 +87,25 @@ CONFIGS = _configs()
 def _render_all() -> dict[str, str]:
     rendered = {}
     for stack, config in CONFIGS.items():
-        nfs = NfsServe(volume_id=VOLUME_ID, client_cidr=config.cloud.network_cidr)
+        nfs = NfsServe(volume_id=VOLUME_ID, client_cidr=_boot_clients(config))
         rendered[f"{stack}/nfs-server"] = nfs_server_user_data(config, nfs=nfs)
         if stack == "prod-dedicated-nfs":
             continue  # its k3s servers' user data is prod's: the component picks which server serves NFS
         rendered[f"{stack}/control-plane"] = control_plane_user_data(
-            config, state=STATE, private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=None
+            config, state=STATE, private_address=PRIVATE_ADDRESS, public_address=FLOATING_IP, nfs=None
         )
         rendered[f"{stack}/control-plane-nfs"] = control_plane_user_data(
-            config, state=STATE, private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=nfs
+            config, state=STATE, private_address=PRIVATE_ADDRESS, public_address=FLOATING_IP, nfs=nfs
         )
         rendered[f"{stack}/worker"] = worker_user_data(
             config, agent_token=AGENT_TOKEN, control_plane_address=config.cloud.control_plane_address
         )
     return rendered
+
+
+def _boot_clients(config: HubConfig) -> str:
+    # What the component gives: the subnet it made, or on an existing network the serving server alone.
+    return config.cloud.subnet_cidr if config.cloud.makes_network else f"{PRIVATE_ADDRESS}/32"
 
 
 RENDERED = _render_all()
@@ -190,7 +199,7 @@ def test_runcmd_and_embedded_scripts_pass_shellcheck(name: str, tmp_path: Path):
 
 def test_script_files_pass_shellcheck(tmp_path: Path):
     scripts = sorted(SCRIPTS.glob("*.sh"))
-    assert len(scripts) == 8
+    assert len(scripts) == 9
     for script in scripts:
         _shellcheck(script.read_text(), tmp_path, script.name)
 
@@ -329,12 +338,15 @@ def test_nfs_server_parts(name: str):
                                     else ["nfs-common", "iptables", "nfs-kernel-server"])
     script = _files(name)["/usr/local/sbin/hubstack-prepare-nfs-volume"]
     assert script["content"] == (SCRIPTS / "prepare-nfs-volume.sh").read_text()
-    command = f"/usr/local/sbin/hubstack-prepare-nfs-volume {VOLUME_ID} {CONFIGS[stack].cloud.network_cidr}"
-    assert document["runcmd"][-1] == command  # after k3s: the cluster comes up while the volume is attached
+    commands = [f"/usr/local/sbin/hubstack-prepare-nfs-volume {VOLUME_ID} {_boot_clients(CONFIGS[stack])}"]
+    if not CONFIGS[stack].cloud.makes_network:
+        commands.append(cloud_init.EXPORT_NFS_NODES)
+    # After k3s: the cluster comes up while the volume is attached.
+    assert document["runcmd"][-len(commands):] == commands
     if name.endswith("nfs-server"):
         image_user = CONFIGS[stack].cloud.image_user
         assert document["runcmd"] == ["set -e", f"/usr/local/sbin/hubstack-sync-node none {image_user}",
-                                      "systemctl enable --now hubstack-sync-node.timer", command]
+                                      "systemctl enable --now hubstack-sync-node.timer", *commands]
         # Not one k3s part on the NFS server: no k3s file, no k3s command, no token.
         assert not [path for path in _files(name) if "k3s" in path]
         assert SERVER_TOKEN not in RENDERED[name] and AGENT_TOKEN not in RENDERED[name]
@@ -367,7 +379,7 @@ def test_user_data_holds_neither_admin_keys_nor_the_k3s_version(name: str):
 @pytest.mark.parametrize("role", ["control-plane", "worker-1", "nfs-server"])
 def test_server_metadata_carries_the_version_and_the_keys(role: str):
     config = CONFIGS["prod"]
-    metadata = cloud_init.server_metadata(config, role, config.shared_data.server)
+    metadata = cloud_init.server_metadata(config, role, nfs_server=config.cloud.control_plane_address)
     assert metadata["hubstack-hub"] == config.name and metadata["hubstack-role"] == role
     assert metadata.get("hubstack-k3s-version") == (None if role == "nfs-server" else config.cluster.k3s_version)
     pieces = sorted(key for key in metadata if key.startswith("hubstack-ssh-keys-"))
@@ -400,17 +412,17 @@ def test_deterministic_and_within_nova_limit():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda c: control_plane_user_data(c, state=STATE, private_address="10.0.42", floating_ip=FLOATING_IP,
+        (lambda c: control_plane_user_data(c, state=STATE, private_address="10.0.42", public_address=FLOATING_IP,
                                            nfs=None), "private_address"),
         (lambda c: control_plane_user_data(c, state=dataclasses.replace(STATE, agent_token="a b"),
-                                           private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=None),
+                                           private_address=PRIVATE_ADDRESS, public_address=FLOATING_IP, nfs=None),
          "token"),
         (lambda c: control_plane_user_data(c, state=dataclasses.replace(STATE, state_volume_id="vol; reboot"),
-                                           private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=None),
+                                           private_address=PRIVATE_ADDRESS, public_address=FLOATING_IP, nfs=None),
          "not a Cinder volume ID"),
         (lambda c: control_plane_user_data(
             c, state=dataclasses.replace(STATE, certificate_authorities={"server-ca.crt": "pem"}),
-            private_address=PRIVATE_ADDRESS, floating_ip=FLOATING_IP, nfs=None), "must hold exactly"),
+            private_address=PRIVATE_ADDRESS, public_address=FLOATING_IP, nfs=None), "must hold exactly"),
         (lambda c: worker_user_data(c, agent_token=AGENT_TOKEN, control_plane_address="cp; rm -rf /"),
          "control_plane_address"),
         (lambda c: nfs_server_user_data(c, nfs=NfsServe("vol-1; reboot", "10.0.42.0/24")), "not a Cinder volume ID"),
@@ -916,10 +928,9 @@ def test_sync_points_the_nfs_name_at_whichever_server_serves_the_share(tmp_path:
     node = SyncedNode(tmp_path, metadata_service, "agent")
     node.installed("v1.33.5+k3s1")
     prod, dedicated, without = CONFIGS["prod"], CONFIGS["prod-dedicated-nfs"], CONFIGS["dev"]  # dev has no share
-    for config, serving, address in ((prod, "control-plane", prod.cloud.control_plane_address),
-                                     (dedicated, "dedicated", dedicated.cloud.nfs_server_address),
-                                     (without, "none", None), (prod, "control-plane", prod.cloud.control_plane_address)):
-        metadata_service.meta = cloud_init.server_metadata(config, "worker-1", serving)
+    for config, address in ((prod, prod.cloud.control_plane_address), (dedicated, dedicated.cloud.nfs_server_address),
+                            (without, None), (prod, prod.cloud.control_plane_address)):
+        metadata_service.meta = cloud_init.server_metadata(config, "worker-1", nfs_server=address)
         result = node.run()
         assert result.returncode == 0, result.stdout + result.stderr
         expected = HOSTS + ("" if address is None else (
@@ -984,7 +995,8 @@ def test_the_control_plane_deletes_the_nodes_of_workers_that_went(tmp_path: Path
     config = parse(data, offline=True, plaintext_secrets=True)
     workers = cloud_init.worker_names(config)
     assert workers == [f"{config.name}-worker-1", f"{config.name}-worker-2"]
-    metadata_service.meta = cloud_init.server_metadata(config, "control-plane", "control-plane")
+    metadata_service.meta = cloud_init.server_metadata(config, "control-plane",
+                                                       nfs_server=config.cloud.control_plane_address)
     nodes = {"items": [
         _node(f"{workers[0]}-0a1b2c3d", ready=True),
         _node(f"{workers[0]}-9f8e7d6c", ready=False),  # the worker before its replacement
@@ -1108,3 +1120,62 @@ def test_certificate_not_renewed_by_restart_fails_loudly(tmp_path: Path):
     assert result.returncode == 1
     assert "still expiring within 60 days after restarting k3s-agent.service" in result.stderr
     assert calls == "systemctl restart k3s-agent.service\n"
+
+
+# ------------------------------------------------------------------- the share on an existing network, for real
+
+
+def test_on_an_existing_network_the_share_is_exported_to_the_hubs_servers_alone(tmp_path: Path, nfs_host,
+                                                                                 metadata_service):
+    """prepare-nfs-volume.sh admits the serving server alone at boot; export-nfs-nodes.sh then exports the share to
+    each server its metadata lists, with the same options, follows the list as workers come and go, and reloads
+    the exports only when they change."""
+    host = nfs_host(_image(tmp_path))
+    prepared = host.run("198.51.100.78/32")
+    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+    node_exports = host.exports.with_name("hubstack-nodes.exports")
+    env = _env(host.bin_dir, HUBSTACK_METADATA_URL=f"{metadata_service.url}/openstack/latest/meta_data.json",
+               HUBSTACK_EXPORTS_FILE=str(host.exports), HUBSTACK_NODE_EXPORTS_FILE=str(node_exports))
+
+    def export(*clients: str) -> subprocess.CompletedProcess:
+        metadata_service.meta = cloud_init.server_metadata(CONFIGS["prod"], "control-plane",
+                                                           nfs_server="198.51.100.78", nfs_clients=clients)
+        host.calls.write_text("")
+        return subprocess.run(["bash", str(SCRIPTS / "export-nfs-nodes.sh")], capture_output=True, text=True,
+                              env=env, timeout=60)
+
+    (boot_line,) = [line for line in host.exports.read_text().splitlines() if not line.startswith("#")]
+    options = boot_line.split("(", 1)[1]
+    many = [f"198.51.100.{last}" for last in range(2, 40)]  # more than one metadata value's 255 characters
+    for clients in (["198.51.100.78", "198.51.100.213"], ["198.51.100.78", *many], ["198.51.100.78"]):
+        result = export(*clients)
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines = [line for line in node_exports.read_text().splitlines() if not line.startswith("#")]
+        assert lines == [f"{host.export_path} {client}({options}" for client in clients]
+        assert host.calls.read_text() == "exportfs -ra\n"
+        again = export(*clients)
+        assert again.returncode == 0 and host.calls.read_text() == ""  # unchanged: no reload
+    metadata_service.meta = {"hubstack-nfs-clients-00": "198.51.100.78 10.0.0.1;reboot"}
+    refused = subprocess.run(["bash", str(SCRIPTS / "export-nfs-nodes.sh")], capture_output=True, text=True,
+                             env=env, timeout=60)
+    assert refused.returncode == 1 and "'10.0.0.1;reboot' in hubstack-nfs-clients is not an IPv4 address" in (
+        refused.stderr)
+    assert "198.51.100.78(" in node_exports.read_text()  # the last good exports stay
+
+
+def test_export_to_the_hubs_servers_only_on_an_existing_network():
+    """The serving server's sync runs export-nfs-nodes.sh on an existing network, and its pod network is WireGuard;
+    on the program's own network the subnet is the hub's, and nothing of either is in the user data."""
+    for name, document in RENDERED.items():
+        existing = name.startswith("prod-existing-network/")
+        serving = name.endswith("nfs") or name.endswith("nfs-server")
+        files = _files(name)
+        assert (cloud_init.EXPORT_NFS_NODES in files) == (existing and serving), name
+        unit = files["/etc/systemd/system/hubstack-sync-node.service"]["content"]
+        assert (f"ExecStart=-{cloud_init.EXPORT_NFS_NODES}\n" in unit) == (existing and serving), name
+        if existing and serving:
+            runcmd = _doc(name)["runcmd"]
+            prepare = runcmd.index(f"{cloud_init.PREPARE_NFS_VOLUME} {VOLUME_ID} {PRIVATE_ADDRESS}/32")
+            assert runcmd[prepare + 1] == cloud_init.EXPORT_NFS_NODES
+        if name.endswith(("/control-plane", "/control-plane-nfs")):
+            assert ("flannel-backend: wireguard-native" in document) == existing, name

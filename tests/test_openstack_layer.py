@@ -15,12 +15,12 @@ import yaml
 
 from config import HubConfig, parse
 from config.model import SECRET_PLACEHOLDER
-from hubctl.mocks import FAKE_CERTIFICATE, resource_id
+from hubctl.mocks import FAKE_CERTIFICATE, computed_outputs, resource_id
 from hubctl.plan import SERVER, Plan, PlannedResource, run_program
 from render import cloud_init
 
 from .conftest import set_path, stack_data
-from .variants import VARIANTS
+from .variants import CLASSIC_PROVIDER, VARIANTS
 
 PORT = "openstack:networking/port:Port"
 RULE = "openstack:networking/secGroupRule:SecGroupRule"
@@ -165,7 +165,7 @@ def _rules(plan: Plan) -> list[dict]:
     return [rule.inputs | {"group": groups[rule.inputs["securityGroupId"]]} for rule in plan.by_type(RULE)]
 
 
-@pytest.mark.parametrize("name", ["dev", "prod"])
+@pytest.mark.parametrize("name", ["dev", "prod", "existing-network"])
 def test_every_security_group_rule(name):
     config = _variant(name)
     plan = _plan(name)
@@ -192,7 +192,7 @@ def test_admin_ports_open_to_the_world_only_with_the_opt_in():
     assert world == {22, 80, 443, 6443}
 
 
-@pytest.mark.parametrize("name", ["prod", "dedicated-nfs-server"])
+@pytest.mark.parametrize("name", ["prod", "dedicated-nfs-server", "existing-network"])
 def test_web_and_admin_reach_the_control_plane_only(name):
     config = _variant(name)
     plan = _plan(name)
@@ -234,7 +234,8 @@ def test_nfs_clients_find_the_serving_server_by_name_and_a_move_changes_no_kuber
     for name in ("prod", "dedicated-nfs-server"):
         config = _variant(name)
         plan = _plan(name)
-        address = cloud_init.nfs_server_address(config, config.shared_data.server)
+        address = {"control-plane": config.cloud.control_plane_address,
+                   "dedicated": config.cloud.nfs_server_address}[config.shared_data.server]
         volumes = plan.by_type("kubernetes:core/v1:PersistentVolume")
         assert volumes and all(volume.inputs["spec"]["nfs"]["server"] == "hubstack-nfs" for volume in volumes)
         servers = _servers(plan)
@@ -299,6 +300,74 @@ def test_workers_do_not_wait_for_the_control_plane(name):
         assert f"https://{config.cloud.control_plane_address}:6443" in server.revealed["userData"]
 
 
+def test_on_an_existing_network_neutron_addresses_the_servers_and_nothing_else_is_made():
+    """NeCTAR's Classic Provider (or any network the project has): no network, subnet, router or floating IP of
+    the program's; every address is Neutron's, and each server's user data and metadata name the addresses the
+    ports were given (here the mocks' stand-ins)."""
+    config = _variant("existing-network")
+    plan = _plan("existing-network")
+    assert _child_types(plan, "hubstack:openstack:Network") == sorted([GROUP] * 3 + [RULE] * (3 + 2 * len(
+        config.cloud.admin_cidrs)))
+    assert plan.by_type(FLOATING_IP) == [] and plan.by_type(ASSOCIATION) == []
+    servers = _servers(plan)
+    ports = {server_name: _port_of(plan, server) for server_name, server in servers.items()}
+    for port in ports.values():
+        assert port.inputs["networkId"] == config.cloud.network_id and "fixedIps" not in port.inputs
+    addresses = {server_name: computed_outputs(PORT, port.name, port.inputs)["allFixedIps"][0]
+                 for server_name, port in ports.items()}
+    control_plane = addresses.pop(config.name)
+    assert plan.outputs["controlPlaneAddress"] == control_plane and "floatingIp" not in plan.outputs
+    assert plan.outputs["workerAddresses"] == list(addresses.values())
+
+    k3s = _k3s_config(servers[config.name])
+    assert k3s["node-ip"] == k3s["advertise-address"] == control_plane
+    assert k3s["tls-san"] == [control_plane, config.hostname]
+    assert k3s["flannel-backend"] == "wireguard-native"  # others share the network: the pod network is encrypted
+    for server_name in addresses:
+        assert _k3s_config(servers[server_name])["server"] == f"https://{control_plane}:6443"
+    # The share: exported at boot to the control plane itself, then to each of the hub's servers from metadata.
+    runcmd = yaml.safe_load(servers[config.name].revealed["userData"])["runcmd"]
+    share = resource_id(VOLUME, "hub-shared-data-volume-volume")
+    prepare = runcmd.index(f"{cloud_init.PREPARE_NFS_VOLUME} {share} {control_plane}/32")
+    assert runcmd[prepare + 1] == cloud_init.EXPORT_NFS_NODES
+    metadata = {server_name: server.inputs["metadata"] for server_name, server in servers.items()}
+    clients = "".join(value for key, value in sorted(metadata[config.name].items())
+                      if key.startswith(cloud_init.NFS_CLIENTS_METADATA))
+    assert clients.split() == [control_plane, *addresses.values()]
+    for server_name, server_metadata in metadata.items():
+        assert server_metadata[cloud_init.NFS_SERVER_METADATA] == control_plane
+        if server_name != config.name:
+            assert not any(key.startswith(cloud_init.NFS_CLIENTS_METADATA) for key in server_metadata)
+    # The API wait, the kubeconfig and SSH reach the control plane's own address.
+    (api_ready,) = plan.by_type(COMMAND)
+    assert api_ready.revealed["connection"]["host"] == control_plane
+    assert api_ready.inputs["triggers"] == [f"{servers[config.name].name}-id"]
+    (provider,) = plan.by_type("pulumi:providers:kubernetes")
+    (cluster,) = yaml.safe_load(provider.revealed["kubeconfig"])["clusters"]
+    assert cluster["cluster"]["server"] == f"https://{control_plane}:6443"
+
+
+def test_an_existing_networks_subnet_and_dns_record():
+    plan = _changed("prod", **{"cloud.externalNetworkId": "~", "cloud.networkId": CLASSIC_PROVIDER,
+                               "cloud.subnetId": "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d", "floatingIp": {"enabled": False},
+                               "cloud.dnsZoneId": "b2c8e6f0-1a2b-4c3d-8e9f-0a1b2c3d4e5f"})
+    for port in plan.by_type(PORT):
+        assert port.inputs["fixedIps"] == [{"subnetId": "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"}]
+    (record,) = plan.by_type(RECORD_SET)
+    assert record.inputs["records"] == [plan.outputs["controlPlaneAddress"]]
+    # With a floating IP (a project network behind the admin's own router), the address is the floating IP's.
+    plan = _changed("prod", **{"cloud.externalNetworkId": "~", "cloud.networkId": CLASSIC_PROVIDER})
+    (association,) = plan.by_type(ASSOCIATION)
+    assert plan.outputs["floatingIp"] == "203.0.113.10"
+    assert _k3s_config(_servers(plan)["atmos-course"])["tls-san"][0] == "203.0.113.10"
+
+
+def _k3s_config(server: PlannedResource) -> dict:
+    files = yaml.safe_load(server.revealed["userData"])["write_files"]
+    (k3s,) = [entry for entry in files if entry["path"] == cloud_init.K3S_CONFIG_PATH]
+    return yaml.safe_load(k3s["content"])
+
+
 def test_fixed_addresses_are_outside_the_dhcp_pool():
     config = _variant("dedicated-nfs-server")
     (subnet,) = _plan("dedicated-nfs-server").by_type("openstack:networking/subnet:Subnet")
@@ -306,7 +375,7 @@ def test_fixed_addresses_are_outside_the_dhcp_pool():
     start, end = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
     for fixed in (config.cloud.control_plane_address, config.cloud.nfs_server_address):
         assert not start <= ipaddress.ip_address(fixed) <= end
-    assert ipaddress.ip_address(pool["start"]) in ipaddress.ip_network(config.cloud.network_cidr)
+    assert ipaddress.ip_address(pool["start"]) in ipaddress.ip_network(config.cloud.subnet_cidr)
 
 
 def test_kubeconfig_is_composed_and_the_provider_waits_for_the_api():

@@ -4,8 +4,6 @@ traits. What a seed says that the stack cannot is written in the file's header, 
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from typer.testing import CliRunner
 
@@ -42,9 +40,15 @@ def test_seed_stack_checks_plans_and_fits_the_chart(path):
     assert values == jupyterhub.merge_values(values, config.jupyterhub_values)  # what the stack set is there
 
 
-def test_nectar_seed_is_on_nectar_with_volumes_in_their_own_zone():
-    config, _ = check_stack_file(FIXTURES / "seeds" / "Pulumi.seed-002.yaml", secrets_required=True)
+def test_nectar_seed_is_on_nectar_on_its_existing_network_with_volumes_in_their_own_zone():
+    path = FIXTURES / "seeds" / "Pulumi.seed-002.yaml"
+    config, _ = check_stack_file(path, secrets_required=True)
     assert config.cloud.preset == "nectar" and config.cloud.auth_url == "https://identity.rc.nectar.org.au/v3/"
     assert config.cloud.zones_differ and config.worker_flavor.ram_gb == 16
-    assert re.search(r"existing network .* not built yet", (FIXTURES / "seeds" / "Pulumi.seed-002.yaml").read_text(),
-                     re.DOTALL)
+    assert config.cloud.network_id and not config.cloud.makes_network and not config.floating_ip.enabled
+    plan = run_program(config, "seed-002")
+    assert not [resource for resource in plan.resources if resource.type in (
+        "openstack:networking/network:Network", "openstack:networking/router:Router",
+        "openstack:networking/floatingIp:FloatingIp")]
+    assert {port.inputs["networkId"] for port in plan.by_type("openstack:networking/port:Port")} == {
+        config.cloud.network_id}

@@ -27,6 +27,7 @@ NO_TLS = {"type": "none", "allowInsecure": True}
 # An institutional CA over ACME (InCommon's, through Sectigo), which binds the account to the institution's.
 ACME = {"type": "acme", "email": "hub-admins@example.org", "server": "https://acme.sectigo.com/v2/InCommonRSAOV",
         "externalAccountBinding": {"keyId": "incommon-key-id"}}
+CLASSIC_PROVIDER = "00000000-0000-0000-0000-000000000000"  # NeCTAR's shared provider network
 SHARED_DATA = {"sizeGb": 50, "mountPath": "/home/jovyan/shared", "readOnly": True}
 PROFILES = [
     {"displayName": "Small", "default": True, "cpu": {"guarantee": 0.5, "limit": 1},
@@ -102,6 +103,10 @@ VARIANTS = [
         "singleuser.postStart": ["cp /README.ipynb ~", "echo 'it''s ready'"],
         "singleuser.gitPuller": {"repository": "https://github.com/Unidata/python-training", "directory": "training"},
     }),
+    # NeCTAR's way: a network the project has already (its Classic Provider's, public), no router, no floating IP,
+    # and the share served from the control plane to the hub's servers alone.
+    Variant("existing-network", "prod", {
+        "cloud.externalNetworkId": "~", "cloud.networkId": CLASSIC_PROVIDER, "floatingIp": {"enabled": False}}),
     Variant("letsencrypt-staging-shared-data", "dev", {"sharedData": SHARED_DATA, "tls.environment": "staging"}),
     # What the model reaches beyond z2jh's core: chart values it does not model, an institutional ACME CA, and a
     # repository pulled per profile (one variant: each plan of the matrix costs a second of the fast tier).
