@@ -18,6 +18,7 @@ from config import HubConfig
 
 from .cluster import Cluster, ClusterArgs
 from .cluster_identity import ClusterIdentity, ClusterIdentityArgs
+from .gpus import GpuDevicePlugin, GpuDevicePluginArgs
 from .hub_namespace import HubNamespace, HubNamespaceArgs
 from .jupyterhub import JupyterHub, JupyterHubArgs
 from .network import Network, NetworkArgs
@@ -131,6 +132,8 @@ class Hub(pulumi.ComponentResource):
             config=config, kubernetes_provider=provider, hub_namespace=namespace.name,
             user_storage=user_storage, tls=tls, hub_secrets=identity.hub_secrets, shared_data=shared_data,
         ), child)
+        if config.gpu_workers:
+            GpuDevicePlugin(f"{name}-gpu-device-plugin", GpuDevicePluginArgs(kubernetes_provider=provider), child)
         self.url = jupyterhub.url
         self.jupyterhub_release = jupyterhub.release_name
         self.jupyterhub_namespace = jupyterhub.release_namespace

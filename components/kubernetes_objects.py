@@ -18,6 +18,7 @@ _TYPED: dict[tuple[str, str], type[pulumi.CustomResource]] = {
     ("v1", "PersistentVolume"): kubernetes.core.v1.PersistentVolume,
     ("v1", "PersistentVolumeClaim"): kubernetes.core.v1.PersistentVolumeClaim,
     ("storage.k8s.io/v1", "StorageClass"): kubernetes.storage.v1.StorageClass,
+    ("apps/v1", "DaemonSet"): kubernetes.apps.v1.DaemonSet,
 }
 
 

@@ -934,6 +934,12 @@ class Profile(Model):
         description="Overrides hub.singleuser.gitPuller: a repository of its own, or false for none (an image "
         "without nbgitpuller, whose servers would otherwise fail to start).",
     )
+    gpus: int = Field(
+        0, ge=0, le=8,
+        description="NVIDIA GPUs for each server of this profile (KubeSpawner's nvidia.com/gpu limit), on workers of "
+        "a GPU flavor (cluster.workerFlavor with gpus in the catalog, such as Jetstream2's g3.*, where one is a slice "
+        "of an A100). Its servers run with the nvidia runtime class; refused when the workers have no GPU.",
+    )
 
     def puller(self, default: Optional[GitPuller]) -> Optional[GitPuller]:
         """The repository this profile's servers pull: its own, none, or hub.singleuser.gitPuller."""
@@ -1110,6 +1116,11 @@ class HubConfig(Model):
         return self.cloud.flavor_catalog[self.cluster.worker_flavor]
 
     @property
+    def gpu_workers(self) -> bool:
+        """The workers' flavor has GPUs: they get NVIDIA's container runtime and the cluster its device plugin."""
+        return self.worker_flavor.gpus > 0
+
+    @property
     def homes_on_nfs(self) -> bool:
         return isinstance(self.user_storage, NfsHomes)
 
@@ -1250,6 +1261,20 @@ class HubConfig(Model):
                 "hub.cloud.externalNetwork): a floating IP from another network cannot reach the hub; remove pool, "
                 "or set hub.cloud.externalNetwork and externalNetworkId to that network",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _gpus_on_gpu_workers(self) -> "HubConfig":
+        flavor, gpus = self.cluster.worker_flavor, self.worker_flavor.gpus
+        for index, profile in enumerate(self.profiles):
+            if profile.gpus > gpus:
+                gpu_flavors = ", ".join(name for name, spec in self.cloud.flavor_catalog.items() if spec.gpus)
+                raise RuleViolation(
+                    f"profiles[{index}].gpus",
+                    f"{profile.gpus} GPUs per server, and every worker is a {flavor}, which has "
+                    f"{gpus or 'no'} GPUs: its servers could never start. Set cluster.workerFlavor to a GPU flavor ("
+                    f"{gpu_flavors or 'add one under hub.cloud.flavors with its gpus'}), or ask for fewer GPUs",
+                )
         return self
 
     @model_validator(mode="after")

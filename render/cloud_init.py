@@ -23,7 +23,7 @@ import yaml
 from config import HubConfig
 from config.model import SSH_KEYS_MAX_CHARACTERS, UUID_PATTERN
 
-from .placement import USER_NODE_PURPOSE_LABEL, USER_NODE_TAINT_KEY
+from .placement import GPU_NODE_LABEL, USER_NODE_PURPOSE_LABEL, USER_NODE_TAINT_KEY
 
 # Where the NFS server mounts the data volume and what it exports (render/storage.py and render/shared_data.py
 # mount subdirectories of it: data/ and home/).
@@ -32,6 +32,16 @@ NFS_EXPORT_PATH = "/export/shared"
 # Kubernetes' NFS volumes name this, not an address: moving the share between the control plane and a dedicated
 # server changes server metadata in place, never a PersistentVolume (whose server cannot change).
 NFS_SERVER_NAME = "hubstack-nfs"
+
+# NVIDIA's container toolkit on GPU workers, from NVIDIA's apt repository (the one its install guide gives, for any
+# Debian-based release), whose signing key cloud-init fetches from Ubuntu's key server by this fingerprint. The
+# guest driver is the image's (Jetstream2's featured images bring it); k3s finds the toolkit's runtime when it
+# starts and adds it to its containerd as `nvidia`.
+NVIDIA_TOOLKIT_PACKAGE = "nvidia-container-toolkit"
+NVIDIA_APT_SOURCE = {
+    "source": "deb [signed-by=$KEY_FILE] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /",
+    "keyid": "C95B321B61E88C1809C4F759DDCAE044F796ECB0",
+}
 
 # OpenStack (Nova) refuses user data over 64 KiB.
 MAX_USER_DATA_BYTES = 65535
@@ -192,12 +202,17 @@ def worker_user_data(config: HubConfig, *, agent_token: str, control_plane_addre
         # A replaced worker is a new node beside the old one's Node object, not a second claim to its name (which
         # the server refuses: the old node's password is not on the new disk).
         "with-node-id": True,
-        "node-label": [f"{USER_NODE_PURPOSE_LABEL}=user"],
+        "node-label": [f"{USER_NODE_PURPOSE_LABEL}=user",
+                       *([f"{GPU_NODE_LABEL}=true"] if config.gpu_workers else [])],
         "node-taint": [f"{USER_NODE_TAINT_KEY}=user:NoSchedule"],
         "kubelet-arg": kubelet_args(),
     }
     files = [_k3s_config_file(k3s_config), *_k3s_files(K3S_AGENT_SERVICE), *_sync_files("agent", config)]
     commands = _k3s_commands("agent", config)
+    if config.gpu_workers:
+        # Packages go in before runcmd installs k3s, which looks for the NVIDIA runtime as it starts.
+        return _document(packages=[*_packages(k3s=True, nfs_server=False), NVIDIA_TOOLKIT_PACKAGE], files=files,
+                         commands=commands, apt_sources={"nvidia-container-toolkit": NVIDIA_APT_SOURCE})
     return _document(packages=_packages(k3s=True, nfs_server=False), files=files, commands=commands)
 
 
@@ -468,9 +483,12 @@ def _file(path: str, content: str, permissions: str) -> dict[str, Any]:
     return {"path": path, "owner": "root:root", "permissions": permissions, "content": content}
 
 
-def _document(*, packages: list[str], files: list[dict[str, Any]], commands: list[str]) -> str:
+def _document(*, packages: list[str], files: list[dict[str, Any]], commands: list[str],
+              apt_sources: Optional[dict[str, Any]] = None) -> str:
     # No admin SSH key and no k3s version here: they are metadata (server_metadata), changed in place.
     document: dict[str, Any] = {"package_update": True, "packages": packages}
+    if apt_sources:
+        document["apt"] = {"sources": apt_sources}
     document["write_files"] = files
     # cloud-init writes runcmd into one sh script: `set -e` makes a failed step fail cloud-init (which
     # wait_for_cluster_command reports) instead of being hidden by the steps after it.

@@ -23,6 +23,7 @@ from config.model import (
 )
 
 from . import certificates, placement, shared_data, storage
+from .placement import GPU_NODE_LABEL, GPU_RESOURCE, GPU_RUNTIME_CLASS
 
 JUPYTERHUB_REPOSITORY = "https://hub.jupyter.org/helm-chart/"
 JUPYTERHUB_RELEASE = "jhub"
@@ -139,6 +140,12 @@ def profile_list(config: HubConfig) -> list[dict[str, Any]]:
             override.update({f"mem_{key}": value for key, value in _memory(profile.memory).items()})
         if profile.image:
             override["image"] = _image(profile.image)
+        if profile.gpus:
+            override.update({
+                "extra_resource_limits": {GPU_RESOURCE: str(profile.gpus)},
+                "node_selector": {GPU_NODE_LABEL: "true"},
+                "extra_pod_config": {"runtimeClassName": GPU_RUNTIME_CLASS},
+            })
         hooks = _lifecycle_hooks(profile.puller(config.singleuser.git_puller), config.singleuser.post_start)
         if hooks != _lifecycle_hooks(config.singleuser.git_puller, config.singleuser.post_start):
             override["lifecycle_hooks"] = hooks or {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .cloud_init import NFS_EXPORT_PATH, NFS_SERVER_NAME
+from .placement import GPU_NODE_LABEL, GPU_RESOURCE, GPU_RUNTIME_CLASS, user_node_tolerations
 
 # One hub per cluster: the runbooks' namespace name, so their kubectl commands (`-n jhub`) keep working.
 HUB_NAMESPACE = "jhub"
@@ -80,5 +81,46 @@ def _nfs_claim(name: str, namespace: Any, volume: str) -> dict[str, Any]:
             "storageClassName": "",
             "volumeName": volume,
             "resources": {"requests": {"storage": NFS_NOMINAL_CAPACITY}},
+        },
+    }
+
+
+# NVIDIA's device plugin (NVIDIA/k8s-device-plugin, deployments/static/nvidia-device-plugin.yml of this release):
+# it tells each GPU node's kubelet how many nvidia.com/gpu it has. The image is pinned; a new release is a change
+# here.
+NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.1"
+NVIDIA_DEVICE_PLUGIN = "nvidia-device-plugin"
+
+
+def nvidia_device_plugin() -> dict[str, Any]:
+    """The plugin's DaemonSet as NVIDIA's static manifest has it, on the GPU workers only (their label, and the
+    users' taint tolerated), in the nvidia runtime, which gives it the driver's libraries to count the GPUs."""
+    labels = {"app.kubernetes.io/name": NVIDIA_DEVICE_PLUGIN}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": metadata(NVIDIA_DEVICE_PLUGIN, SYSTEM_NAMESPACE),
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "updateStrategy": {"type": "RollingUpdate"},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "nodeSelector": {GPU_NODE_LABEL: "true"},
+                    "tolerations": [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
+                                    *user_node_tolerations()],
+                    "priorityClassName": "system-node-critical",
+                    "runtimeClassName": GPU_RUNTIME_CLASS,
+                    "containers": [{
+                        "name": NVIDIA_DEVICE_PLUGIN,
+                        "image": NVIDIA_DEVICE_PLUGIN_IMAGE,
+                        "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                        "volumeMounts": [{"name": "device-plugins", "mountPath": "/var/lib/kubelet/device-plugins"}],
+                    }],
+                    "volumes": [{"name": "device-plugins",
+                                 "hostPath": {"path": "/var/lib/kubelet/device-plugins", "type": "Directory"}}],
+                },
+            },
         },
     }

@@ -13,6 +13,13 @@ from typing import Any
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 USER_NODE_PURPOSE_LABEL = "hub.jupyter.org/node-purpose"
 USER_NODE_TAINT_KEY = "hub.jupyter.org/dedicated"
+# On workers of a GPU flavor (the label NVIDIA's own tools set on nodes with a GPU): the device plugin runs there,
+# and servers of a profile with gpus go there.
+GPU_NODE_LABEL = "nvidia.com/gpu.present"
+GPU_RESOURCE = "nvidia.com/gpu"
+# The RuntimeClass k3s makes at start (its manifests/runtimes.yaml) for the runtime its containerd finds on a node
+# with NVIDIA's container toolkit: containers run there see the GPUs the device plugin gives them.
+GPU_RUNTIME_CLASS = "nvidia"
 
 
 def control_plane_node_selector() -> dict[str, str]:
@@ -22,6 +29,10 @@ def control_plane_node_selector() -> dict[str, str]:
 def control_plane_tolerations() -> list[dict[str, Any]]:
     # Any effect: the placement holds whether the control plane is tainted NoSchedule, NoExecute or not at all.
     return [{"key": CONTROL_PLANE_LABEL, "operator": "Exists"}]
+
+
+def user_node_tolerations() -> list[dict[str, Any]]:
+    return [{"key": USER_NODE_TAINT_KEY, "operator": "Equal", "value": "user", "effect": "NoSchedule"}]
 
 
 def on_control_plane() -> dict[str, Any]:

@@ -10,6 +10,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import textwrap
@@ -39,7 +40,7 @@ from render.cloud_init import (
 )
 from render.placement import USER_NODE_PURPOSE_LABEL, USER_NODE_TAINT_KEY
 
-from .variants import CLASSIC_PROVIDER, Variant
+from .variants import CLASSIC_PROVIDER, VARIANTS, Variant
 from .conftest import PROJECT_DIR, set_path, stack_data
 
 SETUP_HINT = (
@@ -78,6 +79,7 @@ def _configs() -> dict[str, HubConfig]:
         "prod": load_stack_file(PROJECT_DIR / "Pulumi.prod.yaml"),
         "prod-dedicated-nfs": parse(dedicated, offline=True, plaintext_secrets=True),
         "prod-existing-network": existing.config(),
+        "dev-gpu-workers": next(variant for variant in VARIANTS if variant.name == "gpu-workers").config(),
     }
 
 
@@ -1179,3 +1181,20 @@ def test_export_to_the_hubs_servers_only_on_an_existing_network():
             assert runcmd[prepare + 1] == cloud_init.EXPORT_NFS_NODES
         if name.endswith(("/control-plane", "/control-plane-nfs")):
             assert ("flannel-backend: wireguard-native" in document) == existing, name
+
+
+def test_gpu_workers_get_nvidias_container_runtime_before_k3s_and_the_gpu_label():
+    """On a GPU flavor the worker installs NVIDIA's container toolkit from NVIDIA's repository, its key pinned by
+    fingerprint, as a package (before runcmd installs k3s, which adds the runtime it finds), and says it has a GPU;
+    every other server has neither."""
+    for name, document in RENDERED.items():
+        parsed = _doc(name)
+        gpu = name == "dev-gpu-workers/worker"
+        assert (cloud_init.NVIDIA_TOOLKIT_PACKAGE in parsed["packages"]) == gpu, name
+        assert ("apt" in parsed) == gpu, name
+        if name.endswith("/worker"):
+            labels = yaml.safe_load(_files(name)[cloud_init.K3S_CONFIG_PATH]["content"])["node-label"]
+            assert ("nvidia.com/gpu.present=true" in labels) == gpu, name
+    (source,) = _doc("dev-gpu-workers/worker")["apt"]["sources"].values()
+    assert re.fullmatch(r"[0-9A-F]{40}", source["keyid"])  # a whole fingerprint, not a short ID
+    assert source["source"].startswith("deb [signed-by=$KEY_FILE] https://nvidia.github.io/libnvidia-container/")

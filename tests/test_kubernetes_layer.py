@@ -9,10 +9,11 @@ from functools import lru_cache
 
 import pulumi
 import pytest
+import yaml
 
 from config import ConfigError, HubConfig, parse
 from config.model import SECRET_PLACEHOLDER, Acme, AcmeIssuer, ManualTls
-from hubctl.plan import HELM_RELEASE, Plan, PlannedResource, run_program
+from hubctl.plan import HELM_RELEASE, SERVER, Plan, PlannedResource, run_program
 from render import jupyterhub
 from render.kubernetes import NFS_NOMINAL_CAPACITY
 
@@ -64,6 +65,8 @@ def _expected_kinds(config: HubConfig) -> list[tuple[str, str]]:
         kinds += [("Secret", "acme-external-account")]
     if isinstance(config.tls, ManualTls):
         kinds += [("Secret", "hub-tls")]
+    if config.gpu_workers:
+        kinds += [("DaemonSet", "nvidia-device-plugin")]
     return sorted(kinds)
 
 
@@ -191,6 +194,11 @@ def test_release_names_and_namespaces_are_outputs(variant):
          "does not fit the worker flavor"),
         ({"profiles[1].cpu": {"guarantee": 32, "limit": 32}}, "hub.profiles[1].cpu.guarantee",
          "do not fit the worker flavor"),
+        ({"profiles[0].gpus": 1}, "hub.profiles[0].gpus",
+         "every worker is a m3.large, which has no GPUs: its servers could never start. Set cluster.workerFlavor "
+         "to a GPU flavor (g3.small, g3.medium, g3.large, g3.xl)"),
+        ({"cluster.workerFlavor": "g3.xl", "profiles[0].gpus": 2}, "hub.profiles[0].gpus",
+         "2 GPUs per server, and every worker is a g3.xl, which has 1 GPUs"),
         ({"profiles[0].memLimit": "4G"}, "hub.profiles[0].memLimit", "is not a known key"),
         ({"profiles[0].kubespawnerOverride": {"mem_limit": "4G"}}, "hub.profiles[0].kubespawnerOverride",
          "is not a known key"),
@@ -287,3 +295,38 @@ def test_adopted_volumes_are_pre_bound_to_their_claims_and_outlive_their_entries
     assert values["hub"]["db"]["pvc"]["storageClassName"] == values["singleuser"]["storage"]["dynamic"][
         "storageClass"] == "cinder-retain"
     assert {volume.urn for volume in volumes.values()} <= set(_release(plan, "jupyterhub").dependencies)
+
+
+def test_gpu_profiles_reach_the_gpu_workers_through_the_device_plugin():
+    """A profile's gpus become KubeSpawner's nvidia.com/gpu limit, in the nvidia runtime, on the nodes whose label
+    the GPU workers' k3s sets; the device plugin that gives them runs on those nodes, past the users' taint."""
+    (variant,) = [variant for variant in VARIANTS if variant.name == "gpu-workers"]
+    config = variant.config()
+    plan = _plan(variant)
+    worker_k3s = _worker_k3s_config(plan)
+    labels = dict(label.split("=", 1) for label in worker_k3s["node-label"])
+    (taint,) = worker_k3s["node-taint"]
+    taint_key, rest = taint.split("=", 1)
+    taint_value, taint_effect = rest.split(":")
+    profiles = _release(plan, "jupyterhub").revealed["values"]["singleuser"]["profileList"]
+    assert "kubespawner_override" not in profiles[0]  # no GPU asked for: nothing of it
+    override = profiles[1]["kubespawner_override"]
+    assert override["extra_resource_limits"] == {"nvidia.com/gpu": str(config.profiles[1].gpus)}
+    assert override["extra_pod_config"] == {"runtimeClassName": "nvidia"}
+    assert override["node_selector"].items() <= labels.items()
+    (plugin,) = [resource for resource in _kubernetes_resources(plan) if resource.inputs.get("kind") == "DaemonSet"]
+    pod = plugin.revealed["spec"]["template"]["spec"]
+    assert pod["nodeSelector"].items() <= labels.items() and pod["runtimeClassName"] == "nvidia"
+    assert {"key": taint_key, "operator": "Equal", "value": taint_value, "effect": taint_effect} in pod["tolerations"]
+    assert plugin.revealed["metadata"]["namespace"] == "kube-system"
+    # Without GPU workers: no plugin, and the workers say they have no GPU.
+    plan = _plan_of("dev")
+    assert not [resource for resource in _kubernetes_resources(plan) if resource.inputs.get("kind") == "DaemonSet"]
+    assert "nvidia.com/gpu.present=true" not in _worker_k3s_config(plan)["node-label"]
+
+
+def _worker_k3s_config(plan: Plan) -> dict:
+    (worker, *_) = [server for server in plan.by_type(SERVER) if "-worker-" in server.inputs["name"]]
+    files = yaml.safe_load(worker.revealed["userData"])["write_files"]
+    (k3s,) = [entry for entry in files if entry["path"] == "/etc/rancher/k3s/config.yaml"]
+    return yaml.safe_load(k3s["content"])

@@ -107,6 +107,9 @@ VARIANTS = [
     # and the share served from the control plane to the hub's servers alone.
     Variant("existing-network", "prod", {
         "cloud.externalNetworkId": "~", "cloud.networkId": CLASSIC_PROVIDER, "floatingIp": {"enabled": False}}),
+    # Workers with a slice of an A100 each, and a profile that asks for it beside one that does not.
+    Variant("gpu-workers", "dev", {"cluster.workerFlavor": "g3.large", "profiles": [
+        {"displayName": "CPU only", "default": True}, {"displayName": "One GPU", "gpus": 1}]}),
     Variant("letsencrypt-staging-shared-data", "dev", {"sharedData": SHARED_DATA, "tls.environment": "staging"}),
     # What the model reaches beyond z2jh's core: chart values it does not model, an institutional ACME CA, and a
     # repository pulled per profile (one variant: each plan of the matrix costs a second of the fast tier).
