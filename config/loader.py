@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib.util
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from pydantic import SecretStr, ValidationError
 from . import stack_yaml
 from .errors import UNSET_SECRET, ConfigError, join_path, problems_from_validation
 from .model import SECRET_PLACEHOLDER, HubConfig
+from .provider_cloud import cloud_mismatches, provider_cloud
 
 PROJECT = "hubstack"
 CONFIG_KEY = "hub"
@@ -67,11 +69,14 @@ def load_from_stack() -> HubConfig:
     from pulumi.runtime.config import is_config_secret
 
     key = f"{PROJECT}:{CONFIG_KEY}"
-    return parse(
-        pulumi.Config(PROJECT).get_object(CONFIG_KEY),
-        f"stack {pulumi.get_stack()}",
-        plaintext_secrets=not is_config_secret(key),
-    )
+    source = f"stack {pulumi.get_stack()}"
+    config = parse(pulumi.Config(PROJECT).get_object(CONFIG_KEY), source, plaintext_secrets=not is_config_secret(key))
+    openstack = pulumi.Config("openstack")
+    settings = {name: value for name in ("cloud", "authUrl", "region") if (value := openstack.get(name))}
+    problems = cloud_mismatches(config, provider_cloud(settings, os.environ))
+    if problems:
+        raise ConfigError([(f"{CONFIG_KEY}.{key}", message) for key, message in problems], source)
+    return config
 
 
 @dataclass

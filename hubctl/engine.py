@@ -30,6 +30,10 @@ CONFIG_NAME = f"{PROJECT}:{CONFIG_KEY}"
 DUMMY_SECRET = "dummy-secret"
 INCOMPLETE = 3  # a `--check` (engine, charts, local cloud): it cannot run here, and says why in one line
 
+# No cloud: credentials that open nothing. The Keystone URL and region are the stack's own (set_config), where
+# its Cinder CSI driver goes, for the program refuses a provider that goes elsewhere (config/provider_cloud.py). A
+# preview never contacts them: it succeeded with this 127.0.0.1 URL, where nothing listens, and the preview of dev
+# took the same time (5 s) with Jetstream2's URL in a sandbox that cannot reach it.
 _DUMMY_CLOUD = {
     "OS_AUTH_URL": "http://127.0.0.1:5000/v3", "OS_USERNAME": "dummy", "OS_PASSWORD": "dummy",
     "OS_PROJECT_NAME": "dummy", "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
@@ -85,6 +89,7 @@ class Workspace:
         self.env = {key: value for key, value in os.environ.items()
                     if key not in _CLEARED and not key.startswith("OS_")}
         self.env.update(cloud if cloud is not None else _DUMMY_CLOUD)
+        self._dummy_cloud = cloud is None
         self.env.update({
             "PATH": f"{self.bin_dir}:{os.environ.get('PATH', '')}",
             # A home of its own (no user credentials) with the engine's providers, and no others.
@@ -143,6 +148,8 @@ class Workspace:
         """Make `hub` the stack's `hubstack:hub`, with a dummy for every secret it needs (or the value `secrets`
         gives for its path, e.g. a TLS key that must match its certificate); the validated model."""
         config = parse(hub, source, offline=True, plaintext_secrets=True)
+        if self._dummy_cloud:
+            self.env.update({"OS_AUTH_URL": str(config.cloud.auth_url), "OS_REGION_NAME": str(config.cloud.region)})
         needed = secret_paths(config)
         for path in needed:
             value = (secrets or {}).get(path, DUMMY_SECRET)
