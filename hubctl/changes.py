@@ -101,6 +101,7 @@ class Step:
     type: str
     name: str
     keys: list[str]  # properties that differ (update) or force the replacement (replace)
+    retained: bool = False  # retainOnDelete: a delete takes it out of the stack and leaves it in the cloud
 
     @property
     def short_type(self) -> str:
@@ -204,8 +205,10 @@ class FakeState:
     updates or replaces gets the plan's inputs and the outputs its provider planned; what the provider could
     only know after the call (IDs, addresses, generated keys) gets the offline plan's fakes."""
 
-    def __init__(self, schemas: dict[str, Any]) -> None:
+    def __init__(self, schemas: dict[str, Any], retained: frozenset[str] = frozenset()) -> None:
         self.schemas = schemas
+        # URNs registered with retainOnDelete, which an update plan's goals do not carry (a preview's steps do).
+        self.retained = retained
         self.resources: dict[str, dict[str, Any]] = {}
 
     def apply(self, plan: dict[str, Any]) -> list[str]:
@@ -222,6 +225,8 @@ class FakeState:
             goal = resource_plan["goal"]
             old = self.resources.get(urn, {})
             state = {"urn": urn, **{key: goal[key] for key in _GOAL_FIELDS if key in goal}}
+            if urn in self.retained:
+                state["retainOnDelete"] = True
             diff = goal.get("inputDiff") or {}
             inputs = {**old.get("inputs", {}), **diff.get("adds", {}), **diff.get("updates", {})}
             for key in diff.get("deletes", []):
@@ -384,7 +389,9 @@ def _as_secret(value: Any) -> dict[str, Any]:
 def settle(workspace: Workspace) -> int:
     """Give the workspace's stack a state in which a preview of its own config changes nothing; the rounds taken."""
     base = json.loads(workspace.pulumi("stack", "export").stdout)
-    state = FakeState(workspace.schemas())
+    retained = frozenset(step["urn"] for step in workspace.preview()["steps"]
+                         if (step.get("newState") or {}).get("retainOnDelete"))
+    state = FakeState(workspace.schemas(), retained)
     for round_ in range(1, SETTLE_ROUNDS + 1):
         changed = state.apply(workspace.update_plan())
         if not changed:
@@ -409,7 +416,8 @@ def steps_of(preview: dict[str, Any]) -> list[Step]:
                                              _name_of(urn).startswith("default")):
             continue
         keys = step.get("replaceReasons") if op == "replace" else step.get("diffReasons")
-        steps.append(Step(op, type_, _name_of(urn), sorted(keys or [])))
+        retained = bool((step.get("oldState") or {}).get("retainOnDelete"))
+        steps.append(Step(op, type_, _name_of(urn), sorted(keys or []), retained))
     order = {op: index for index, op in enumerate(OPS)}
     return sorted(steps, key=lambda s: (order.get(s.op, len(OPS)), s.type, s.name))
 
@@ -445,7 +453,9 @@ def marks(step: Step) -> list[str]:
     holds = HOLDS.get(step.type) or next(
         (what for (type_, role), what in HOLDS_BY_ROLE.items() if step.type == type_ and step.name.endswith(role)),
         None)
-    if holds and step.op in ("replace", "delete"):
+    if holds and step.op == "delete" and step.retained:
+        said.append(f"left in the project, out of the stack (retainOnDelete): {holds}")
+    elif holds and step.op in ("replace", "delete"):
         said.append(f"**{step.op}d: {holds}**")
     if step.op == "replace":
         said += [what for (type_, role), what in CARRIED_OVER.items() if step.type == type_ and step.name.endswith(role)]
@@ -499,6 +509,12 @@ def render_table(stack: str, outcomes: list[Outcome]) -> str:
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return lambda hub: set_path(hub, path, value)
+
+
+def _onto_existing_network(hub: dict[str, Any]) -> None:
+    del hub["cloud"]["externalNetworkId"]
+    hub["cloud"]["networkId"] = "00000000-0000-0000-0000-000000000000"  # NeCTAR's Classic Provider
+    hub["floatingIp"] = {"enabled": False}
 
 
 def _append(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -598,4 +614,9 @@ CHANGES = [
         "adminUsers": ["instructor1"], "allowedUsers": ["student1"]})),
     Change("hub renamed (atmos-course -> atmos-course-2027)", _set("name", "atmos-course-2027")),
     Change("floating IP not kept on teardown", _set("floatingIp.keepOnTeardown", False)),
+    Change("GPU workers (m3.large -> g3.large) and a profile with a GPU", lambda hub: (
+        set_path(hub, "cluster.workerFlavor", "g3.large"),
+        _append("profiles", {"displayName": "One GPU", "gpus": 1})(hub))),
+    Change("moved onto an existing public network (networkId, no floating IP)", _onto_existing_network),
 ]
+

@@ -172,3 +172,16 @@ def test_two_plan_folders_of_differently_named_stack_files_are_one_stack(tmp_pat
     assert "### dev" in result.stdout and "| create | Instance | hub-cluster-worker-2 |  |" in result.stdout
     unnamed = subprocess.run(run, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
     assert unnamed.returncode == 2 and "name it with --stack" in unnamed.stderr
+
+
+def test_a_retained_resource_that_goes_is_said_to_stay_in_the_project():
+    from hubctl.changes import Step, marks
+
+    floating_ip = "openstack:networking/floatingIp:FloatingIp"
+    assert marks(Step("delete", floating_ip, "hub-cluster-floating-ip", [])) == [
+        "**deleted: the hub's address and DNS name**"]
+    assert marks(Step("delete", floating_ip, "hub-cluster-floating-ip", [], retained=True)) == [
+        "left in the project, out of the stack (retainOnDelete): the hub's address and DNS name"]
+    # A replacement makes a new one whatever becomes of the old.
+    assert marks(Step("replace", floating_ip, "hub-cluster-floating-ip", ["pool"], retained=True)) == [
+        "**replaced: the hub's address and DNS name**"]
