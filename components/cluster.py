@@ -2,8 +2,8 @@
 
 Every server boots in parallel: the join tokens and CAs come from the cluster's identity (cluster_identity.py) and
 the control plane's address is on a port created beforehand (fixed on the network the program makes, Neutron's on
-an existing one), so a worker's user data needs neither the control-plane server nor its boot. The control plane boots with the identity's state volume, which holds k3s's
-datastore: a replaced control plane resumes the cluster.
+an existing one), so a worker's user data needs neither the control-plane server nor its boot. The control plane
+boots with the identity's state volume, which holds k3s's datastore: a replaced control plane resumes the cluster.
 """
 
 from __future__ import annotations

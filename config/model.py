@@ -1254,7 +1254,8 @@ class HubConfig(Model):
     @model_validator(mode="after")
     def _pool_is_the_routers(self) -> "HubConfig":
         pool = self.floating_ip.pool
-        if pool and self.cloud.makes_network and pool not in (self.cloud.external_network, self.cloud.external_network_id):
+        routers = (self.cloud.external_network, self.cloud.external_network_id)
+        if pool and self.cloud.makes_network and pool not in routers:
             raise RuleViolation(
                 "floatingIp.pool",
                 f"{pool!r} is not the router's external network ({self.cloud.external_network!r}, "
