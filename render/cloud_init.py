@@ -86,9 +86,9 @@ K3S_TLS_FILES = frozenset(
 )
 RENEW_K3S_CERTIFICATES = "/usr/local/sbin/hubstack-renew-k3s-certificates"
 CERTIFICATE_UNIT = "hubstack-k3s-certificates"
-BLOCK_POD_METADATA = "/usr/local/sbin/hubstack-block-pod-metadata"
-BLOCK_POD_METADATA_UNIT = "hubstack-block-pod-metadata"
-# k3s's default cluster CIDR, set explicitly: the metadata block drops traffic from it.
+BLOCK_POD_ACCESS = "/usr/local/sbin/hubstack-block-pod-access"
+BLOCK_POD_ACCESS_UNIT = "hubstack-block-pod-access"
+# k3s's default cluster CIDR, set explicitly: block-pod-access.sh drops its traffic to the metadata service and NFS.
 K3S_POD_CIDR = "10.42.0.0/16"
 # The pod network between nodes on a network other projects share (hub.cloud.networkId): flannel over WireGuard,
 # in the kernel (Ubuntu's since 20.04), instead of plain VXLAN.
@@ -174,6 +174,9 @@ def control_plane_user_data(
         "cluster-cidr": K3S_POD_CIDR,
         "write-kubeconfig-mode": "0600",
         "kubelet-arg": kubelet_args(),
+        # Secrets encrypted in the datastore (AES-CBC; k3s makes the key at first start with it, in server/cred/ on
+        # the state volume). A cluster that had it off encrypts each secret as it is next written.
+        "secrets-encryption": True,
     }
     if not config.cloud.makes_network:
         k3s_config["flannel-backend"] = ENCRYPTED_FLANNEL_BACKEND
@@ -311,7 +314,7 @@ def kubelet_args() -> list[str]:
 
 def _packages(*, k3s: bool, nfs_server: bool) -> list[str]:
     # nfs-common: every k3s node mounts the share (the kubelet's NFS volumes); the server also exports it.
-    # iptables: the metadata block (block-pod-metadata.sh) runs before k3s, which brings its own.
+    # iptables: the block of the metadata service and NFS (block-pod-access.sh) runs before k3s, which brings its own.
     return ["nfs-common", *(["iptables"] if k3s else []), *(["nfs-kernel-server"] if nfs_server else [])]
 
 
@@ -370,13 +373,14 @@ def _k3s_files(service: str, *certificate_dirs: str) -> list[dict[str, Any]]:
     )
     block = (
         "[Unit]\n"
-        "Description=Keep pods away from Nova's metadata service (it serves the user data, join token included)\n"
+        "Description=Keep pods away from Nova's metadata service (the user data, join token included) and from NFS "
+        "(every home)\n"
         "Before=k3s.service k3s-agent.service\n"
         "\n"
         "[Service]\n"
         "Type=oneshot\n"
         "RemainAfterExit=yes\n"
-        f"ExecStart={BLOCK_POD_METADATA} {K3S_POD_CIDR}\n"
+        f"ExecStart={BLOCK_POD_ACCESS} {K3S_POD_CIDR}\n"
         "\n"
         "[Install]\n"
         "WantedBy=multi-user.target\n"
@@ -386,8 +390,8 @@ def _k3s_files(service: str, *certificate_dirs: str) -> list[dict[str, Any]]:
         _script_file("renew-k3s-certificates.sh", RENEW_K3S_CERTIFICATES),
         _file(f"/etc/systemd/system/{CERTIFICATE_UNIT}.service", unit, "0644"),
         _file(f"/etc/systemd/system/{CERTIFICATE_UNIT}.timer", timer, "0644"),
-        _script_file("block-pod-metadata.sh", BLOCK_POD_METADATA),
-        _file(f"/etc/systemd/system/{BLOCK_POD_METADATA_UNIT}.service", block, "0644"),
+        _script_file("block-pod-access.sh", BLOCK_POD_ACCESS),
+        _file(f"/etc/systemd/system/{BLOCK_POD_ACCESS_UNIT}.service", block, "0644"),
     ]
 
 
@@ -395,7 +399,7 @@ def _k3s_commands(role: str, config: HubConfig) -> list[str]:
     # Pods are kept from the metadata service before k3s (installed by the first sync) runs one.
     return [
         "systemctl daemon-reload",
-        f"systemctl enable --now {BLOCK_POD_METADATA_UNIT}.service",
+        f"systemctl enable --now {BLOCK_POD_ACCESS_UNIT}.service",
         *_sync_commands(role, config, f"{CERTIFICATE_UNIT}.timer"),
     ]
 

@@ -129,6 +129,16 @@ def _memory(memory: MemoryResources) -> dict[str, str]:
     return {key: value for key, value in (("guarantee", memory.guarantee), ("limit", memory.limit)) if value}
 
 
+USER_EGRESS = {
+    "cloudMetadataServer": False,
+    "dnsPortsCloudMetadataServer": True,
+    "dnsPortsKubeSystemNamespace": True,
+    "dnsPortsPrivateIPs": True,
+    "nonPrivateIPs": True,
+    "privateIPs": False,
+}
+
+
 def profile_list(config: HubConfig) -> list[dict[str, Any]]:
     """Profiles as KubeSpawner reads them: its own trait names in kubespawner_override, not the chart's keys."""
     profiles = []
@@ -192,6 +202,12 @@ def singleuser(config: HubConfig) -> dict[str, Any]:
         "memory": _memory(settings.memory),
         "uid": USER_UID,
         "fsGid": USER_GID,
+        # Users' egress, z2jh's defaults written out so that a chart release that changed them would change nothing
+        # here: the internet and DNS, never the cloud's metadata service or private addresses (the hub's nodes,
+        # other projects' servers on a shared network). An admin may open more (hub.jupyterhubValues); NFS and the
+        # metadata service stay out of reach at the nodes whatever is opened (render/scripts/block-pod-access.sh).
+        "networkPolicy": {"enabled": True, "egressAllowRules": USER_EGRESS},
+        "cloudMetadata": {"blockWithIptables": True},
     }
     if settings.extra_env:
         values["extraEnv"] = dict(settings.extra_env)

@@ -1036,22 +1036,23 @@ def test_sync_without_the_metadata_service_says_so(tmp_path: Path, metadata_serv
 
 
 @pytest.mark.parametrize("name", sorted(n for n in RENDERED if not n.endswith("nfs-server")))
-def test_every_k3s_node_keeps_pods_from_the_metadata_service_before_k3s_runs(name: str):
-    unit = _files(name)["/etc/systemd/system/hubstack-block-pod-metadata.service"]["content"]
-    assert f"ExecStart=/usr/local/sbin/hubstack-block-pod-metadata {cloud_init.K3S_POD_CIDR}\n" in unit
+def test_every_k3s_node_keeps_pods_from_the_metadata_service_and_nfs_before_k3s_runs(name: str):
+    unit = _files(name)["/etc/systemd/system/hubstack-block-pod-access.service"]["content"]
+    assert f"ExecStart=/usr/local/sbin/hubstack-block-pod-access {cloud_init.K3S_POD_CIDR}\n" in unit
     assert "Before=k3s.service k3s-agent.service" in unit and "WantedBy=multi-user.target" in unit
     runcmd = _doc(name)["runcmd"]
     sync = next(command for command in runcmd if command.startswith("/usr/local/sbin/hubstack-sync-node "))
-    assert runcmd.index("systemctl enable --now hubstack-block-pod-metadata.service") < runcmd.index(sync)
+    assert runcmd.index("systemctl enable --now hubstack-block-pod-access.service") < runcmd.index(sync)
     if "control-plane" in name:
         assert _k3s_config(name)["cluster-cidr"] == cloud_init.K3S_POD_CIDR
 
 
-def test_block_pod_metadata_adds_its_rule_once(tmp_path: Path):
-    """In a network namespace of its own, twice: one DROP rule from the pod network to 169.254.169.254."""
+def test_block_pod_access_adds_its_rules_once(tmp_path: Path):
+    """In a network namespace of its own, twice: DROP rules from the pod network to 169.254.169.254 and to NFS's
+    ports (rpcbind, nfsd) on any address, over TCP and UDP, each once."""
     if os.geteuid() != 0:
         pytest.fail("the iptables test needs a network namespace: run the tests as root (as in the CI container)")
-    script = SCRIPTS / "block-pod-metadata.sh"
+    script = SCRIPTS / "block-pod-access.sh"
     result = subprocess.run(
         [_tool("unshare"), "--net", "sh", "-c",
          f"bash {script} 10.42.0.0/16 && bash {script} 10.42.0.0/16 && iptables -t raw -S PREROUTING"],
@@ -1059,10 +1060,22 @@ def test_block_pod_metadata_adds_its_rule_once(tmp_path: Path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rules = [line for line in result.stdout.splitlines() if line.startswith("-A PREROUTING")]
-    assert rules == ["-A PREROUTING -s 10.42.0.0/16 -d 169.254.169.254/32 -j DROP"]
-    assert result.stdout.count("cannot reach") == 1  # the second run found the rule and added none
+    assert sorted(rules) == sorted([
+        "-A PREROUTING -s 10.42.0.0/16 -d 169.254.169.254/32 -j DROP",
+        "-A PREROUTING -s 10.42.0.0/16 -p tcp -m multiport --dports 111,2049 -j DROP",
+        "-A PREROUTING -s 10.42.0.0/16 -p udp -m multiport --dports 111,2049 -j DROP",
+    ])
+    assert result.stdout.count("cannot reach") == 3  # the second run found the rules and added none
     refused = subprocess.run(["bash", str(script), "10.42.0.0/16; reboot"], capture_output=True, text=True)
     assert refused.returncode == 2 and "is not an IPv4 CIDR" in refused.stderr
+
+
+def test_the_control_plane_encrypts_secrets_in_its_datastore():
+    for name in RENDERED:
+        if name.endswith(("/control-plane", "/control-plane-nfs")):
+            assert _k3s_config(name)["secrets-encryption"] is True, name
+        elif name.endswith("/worker"):
+            assert "secrets-encryption" not in _k3s_config(name), name  # a server flag: agents do not take it
 
 
 # ------------------------------------------------------------------------- certificate renewal, for real

@@ -7,6 +7,7 @@ import shlex
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
 from config.model import (
     SECRET_PLACEHOLDER,
@@ -373,3 +374,24 @@ def test_nectar_preset_gives_the_csi_driver_its_keystone_and_region():
     assert config.worker_flavor.ram_gb == 16  # NeCTAR's m3.large, not Jetstream2's (60)
     conf = storage.cloud_conf(config.cloud, "id", "secret")
     assert "auth-url=https://identity.rc.nectar.org.au/v3/" in conf and "region=Melbourne" in conf
+
+
+def test_users_egress_is_the_charts_default_written_out_and_shuts_out_the_metadata_service_and_private_ips():
+    """The chart's own defaults (../shared/upstream), so that a release that changed them changes nothing for the
+    hub; the metadata service and private addresses closed. An admin may open more through jupyterhubValues."""
+    chart_defaults = yaml.safe_load((Z2JH / "values.yaml").read_text())["singleuser"]
+    opened = next(variant for variant in VARIANTS if variant.name == "beyond-the-model")
+    for variant in VARIANTS:
+        if variant is opened:
+            continue
+        singleuser = _values(variant)["singleuser"]
+        policy = singleuser["networkPolicy"]
+        assert policy["enabled"] is True
+        assert policy["egressAllowRules"] == chart_defaults["networkPolicy"]["egressAllowRules"]
+        assert policy["egressAllowRules"]["privateIPs"] is False
+        assert policy["egressAllowRules"]["cloudMetadataServer"] is False
+        assert singleuser["cloudMetadata"]["blockWithIptables"] is chart_defaults["cloudMetadata"][
+            "blockWithIptables"] is True
+    # Its jupyterhubValues open private addresses (a database), and change nothing else of the policy.
+    rules = _values(opened)["singleuser"]["networkPolicy"]["egressAllowRules"]
+    assert rules == chart_defaults["networkPolicy"]["egressAllowRules"] | {"privateIPs": True}
