@@ -57,6 +57,10 @@ FIXED_ADDRESS_OFFSETS = {"control-plane": 10, "nfs": 11}
 DEFAULT_NETWORK_CIDR = "10.0.42.0/24"
 # Where z2jh mounts each user's home (singleuser.storage.homeMountPath, which the program leaves at its default).
 HOME_MOUNT_PATH = "/home/jovyan"
+# z2jh's single-user defaults (singleuser.uid, singleuser.fsGid), the Jupyter images' jovyan and users: who owns the
+# directories on NFS, and whom the NFS export maps every client to.
+USER_UID = 1000
+USER_GID = 100
 # The image's own folders: a share mounted on (or in) one of them hides what the server needs to start.
 SYSTEM_PATHS = ("/bin", "/dev", "/etc", "/lib", "/lib64", "/opt/conda", "/proc", "/sbin", "/sys", "/usr")
 SYSTEM_PARENTS = ("/opt", "/tmp", "/var")
@@ -1018,7 +1022,6 @@ JUPYTERHUB_VALUES_OWNED = {
     "singleuser.lifecycleHooks": "hub.singleuser.postStart and hub.singleuser.gitPuller",
     "singleuser.profileList": "hub.profiles",
     "singleuser.storage": "hub.userStorage and hub.sharedData",
-    "singleuser.initContainers": "hub.sharedData (the NFS ownership fix)",
     "singleuser.uid": "the program (homes and shared data on NFS belong to uid 1000)",
     "singleuser.fsGid": "the program (homes and shared data on NFS belong to gid 100)",
     "scheduling.userScheduler.nodeSelector": "the program (the user scheduler runs on the control plane)",

@@ -21,7 +21,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from config import HubConfig
-from config.model import SSH_KEYS_MAX_CHARACTERS, UUID_PATTERN
+from config.model import SSH_KEYS_MAX_CHARACTERS, USER_GID, USER_UID, UUID_PATTERN
 
 from .placement import GPU_NODE_LABEL, USER_NODE_PURPOSE_LABEL, USER_NODE_TAINT_KEY
 
@@ -476,7 +476,7 @@ def _prepare_nfs_command(nfs: NfsServe) -> str:
         cidr = ipaddress.IPv4Network(nfs.client_cidr, strict=True)
     except ValueError:
         raise ValueError(f"NfsServe.client_cidr {nfs.client_cidr!r} is not an IPv4 CIDR such as 10.0.42.0/24") from None
-    return shlex.join([PREPARE_NFS_VOLUME, nfs.volume_id, str(cidr)])
+    return shlex.join([PREPARE_NFS_VOLUME, nfs.volume_id, str(cidr), f"{USER_UID}:{USER_GID}"])
 
 
 def _script_file(name: str, path: str) -> dict[str, Any]:

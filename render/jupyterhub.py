@@ -8,6 +8,8 @@ from typing import Any, Optional
 
 from config import HubConfig
 from config.model import (
+    USER_GID,
+    USER_UID,
     AcmeIssuer,
     AuthBase,
     AzureAdAuth,
@@ -27,11 +29,6 @@ from .placement import GPU_NODE_LABEL, GPU_RESOURCE, GPU_RUNTIME_CLASS
 
 JUPYTERHUB_REPOSITORY = "https://hub.jupyter.org/helm-chart/"
 JUPYTERHUB_RELEASE = "jhub"
-# z2jh's single-user defaults (singleuser.uid, singleuser.fsGid): who must own the directories on NFS.
-USER_UID = 1000
-USER_GID = 100
-# z2jh names the home volume of static storage "home".
-HOME_VOLUME = "home"
 
 # JupyterHub's authenticator entry point -> the class whose traits go under hub.config.
 AUTHENTICATORS: dict[type[AuthBase], tuple[str, str]] = {
@@ -180,18 +177,6 @@ def _lifecycle_hooks(puller: Optional[GitPuller], commands: list[str]) -> Option
     return {"postStart": {"exec": {"command": ["sh", "-c", script]}}} if script else None
 
 
-def _nfs_ownership(config: HubConfig, mounts: list[dict[str, Any]]) -> dict[str, Any]:
-    # The kubelet creates missing subPath directories as root; the user (uid 1000) must own them to write.
-    # Needs an export that lets root chown (no_root_squash) or maps everyone to 1000 (all_squash,anonuid=1000).
-    return {
-        "name": "nfs-ownership",
-        "image": _image(config.singleuser.image),
-        "command": ["sh", "-c", shlex.join(["chown", f"{USER_UID}:{USER_GID}", *(m["mountPath"] for m in mounts)])],
-        "securityContext": {"runAsUser": 0, "runAsGroup": 0},
-        "volumeMounts": mounts,
-    }
-
-
 def singleuser(config: HubConfig) -> dict[str, Any]:
     settings = config.singleuser
     values: dict[str, Any] = {
@@ -217,13 +202,13 @@ def singleuser(config: HubConfig) -> dict[str, Any]:
     if config.profiles:
         values["profileList"] = profile_list(config)
 
-    nfs_mounts: list[dict[str, Any]] = []
+    # On NFS, every directory is the users' without a root init container: the export maps every client to their
+    # uid (all_squash), and the NFS server makes home/ and data/ theirs at each boot (prepare-nfs-volume.sh).
     if config.homes_on_nfs:
         values["storage"] = {
             "type": "static",
             "static": {"pvcName": storage.NFS_HOMES_CLAIM, "subPath": storage.NFS_HOMES_SUBPATH},
         }
-        nfs_mounts.append({"name": HOME_VOLUME, "mountPath": "/mnt/home", "subPath": storage.NFS_HOMES_SUBPATH})
     else:
         homes = config.user_storage
         values["storage"] = {
@@ -244,11 +229,6 @@ def singleuser(config: HubConfig) -> dict[str, Any]:
                 "readOnly": data.read_only,
             }
         ]
-        nfs_mounts.append({
-            "name": shared_data.POD_VOLUME, "mountPath": "/mnt/shared-data", "subPath": shared_data.SHARED_DATA_SUBPATH,
-        })
-    if nfs_mounts:
-        values["initContainers"] = [_nfs_ownership(config, nfs_mounts)]
     return values
 
 

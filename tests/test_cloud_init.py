@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from config import HubConfig, load_stack_file, parse
+from config.model import USER_GID, USER_UID
 from render import cloud_init
 from render.cloud_init import (
     EVICTION_HARD,
@@ -340,7 +341,7 @@ def test_nfs_server_parts(name: str):
                                     else ["nfs-common", "iptables", "nfs-kernel-server"])
     script = _files(name)["/usr/local/sbin/hubstack-prepare-nfs-volume"]
     assert script["content"] == (SCRIPTS / "prepare-nfs-volume.sh").read_text()
-    commands = [f"/usr/local/sbin/hubstack-prepare-nfs-volume {VOLUME_ID} {_boot_clients(CONFIGS[stack])}"]
+    commands = [f"/usr/local/sbin/hubstack-prepare-nfs-volume {VOLUME_ID} {_boot_clients(CONFIGS[stack])} 1000:100"]
     if not CONFIGS[stack].cloud.makes_network:
         commands.append(cloud_init.EXPORT_NFS_NODES)
     # After k3s: the cluster comes up while the volume is attached.
@@ -491,7 +492,7 @@ class NfsHost:
             HUBSTACK_DEVICE_WAIT_SECONDS="0",
         )
         return subprocess.run(
-            ["bash", str(SCRIPTS / "prepare-nfs-volume.sh"), VOLUME_ID, cidr],
+            ["bash", str(SCRIPTS / "prepare-nfs-volume.sh"), VOLUME_ID, cidr, f"{USER_UID}:{USER_GID}"],
             capture_output=True, text=True, env=env, timeout=60,
         )
 
@@ -541,16 +542,26 @@ def test_nfs_script_formats_blank_volume_once_and_keeps_data_on_second_run(tmp_p
     entry = f"UUID={uuid} {host.export_path} ext4 defaults,nofail,x-systemd.before=nfs-server.service 0 2"
     assert host.fstab.read_text().splitlines() == ["# /etc/fstab", "LABEL=cloudimg-rootfs / ext4 defaults 0 1", entry]
     assert subprocess.run(["mountpoint", "-q", str(host.export_path)]).returncode == 0
-    assert (host.export_path / "data").is_dir() and (host.export_path / "home").is_dir()
+    for folder in ("data", "home"):
+        # The users', who make their directories there as the export maps them: every client is uid 1000.
+        stat = (host.export_path / folder).stat()
+        assert (host.export_path / folder).is_dir() and (stat.st_uid, stat.st_gid) == (USER_UID, USER_GID)
     assert host.exports.read_text().splitlines()[-1] == (
-        f"{host.export_path} 10.0.42.0/24(rw,sync,no_subtree_check,no_root_squash,mp)"
+        f"{host.export_path} 10.0.42.0/24(rw,sync,no_subtree_check,all_squash,anonuid={USER_UID},anongid={USER_GID},"
+        "mp)"
     )
     assert "exportfs -ra" in host.calls.read_text()
 
-    # Data written after the first run, then the script again (every boot, or an admin by hand) ...
+    # Data written after the first run, and a user's directory made as root (as the kubelet did before the export
+    # squashed root), then the script again (every boot, or an admin by hand) ...
     (host.export_path / "data" / "precious.nc").write_text("user data\n")
+    (host.export_path / "home" / "alice").mkdir()
+    (host.export_path / "home" / "alice" / "notes.txt").write_text("hers\n")
     second = host.run()
     assert second.returncode == 0, second.stdout + second.stderr
+    alice = (host.export_path / "home" / "alice").stat()
+    assert (alice.st_uid, alice.st_gid) == (USER_UID, USER_GID)
+    assert (host.export_path / "home" / "alice" / "notes.txt").stat().st_uid == 0  # the directory only, not in it
     assert "creating" not in second.stdout
     assert (host.export_path / "data" / "precious.nc").read_text() == "user data\n"
     assert host.fstab.read_text().count(entry) == 1 and len(host.fstab.read_text().splitlines()) == 3
@@ -1190,7 +1201,7 @@ def test_export_to_the_hubs_servers_only_on_an_existing_network():
         assert (f"ExecStart=-{cloud_init.EXPORT_NFS_NODES}\n" in unit) == (existing and serving), name
         if existing and serving:
             runcmd = _doc(name)["runcmd"]
-            prepare = runcmd.index(f"{cloud_init.PREPARE_NFS_VOLUME} {VOLUME_ID} {PRIVATE_ADDRESS}/32")
+            prepare = runcmd.index(f"{cloud_init.PREPARE_NFS_VOLUME} {VOLUME_ID} {PRIVATE_ADDRESS}/32 1000:100")
             assert runcmd[prepare + 1] == cloud_init.EXPORT_NFS_NODES
         if name.endswith(("/control-plane", "/control-plane-nfs")):
             assert ("flannel-backend: wireguard-native" in document) == existing, name

@@ -328,7 +328,7 @@ def test_on_an_existing_network_neutron_addresses_the_servers_and_nothing_else_i
     # The share: exported at boot to the control plane itself, then to each of the hub's servers from metadata.
     runcmd = yaml.safe_load(servers[config.name].revealed["userData"])["runcmd"]
     share = resource_id(VOLUME, "hub-shared-data-volume-volume")
-    prepare = runcmd.index(f"{cloud_init.PREPARE_NFS_VOLUME} {share} {control_plane}/32")
+    prepare = runcmd.index(f"{cloud_init.PREPARE_NFS_VOLUME} {share} {control_plane}/32 1000:100")
     assert runcmd[prepare + 1] == cloud_init.EXPORT_NFS_NODES
     metadata = {server_name: server.inputs["metadata"] for server_name, server in servers.items()}
     clients = "".join(value for key, value in sorted(metadata[config.name].items())

@@ -1,12 +1,13 @@
 #!/bin/bash
 # Prepares the NFS data volume on the server that exports it (embedded by render/cloud_init.py, run by cloud-init).
 #
-#   prepare-nfs-volume.sh VOLUME_ID CLIENT_CIDR
+#   prepare-nfs-volume.sh VOLUME_ID CLIENT_CIDR UID:GID
 #
 # 1.-3. mount-volume.sh: waits for the Cinder volume's device (Pulumi attaches the volume after the server has
 #    booted), makes a filesystem only on a blank one, mounts it by UUID through fstab at the export path, with data/
-#    and home/ in it.
-# 4. Exports the path to the hub's subnet only and reloads the NFS exports.
+#    and home/ in it, owned by the users' UID:GID.
+# 4. Exports the path to CLIENT_CIDR only, every client's user (root too) mapped to UID:GID, and reloads the NFS
+#    exports.
 # Safe to run again, at any time: a second run changes nothing.
 #
 # The tests run it against a loop device; these variables move its paths (defaults: the production paths), with
@@ -16,15 +17,19 @@
 #   HUBSTACK_EXPORTS_FILE          /etc/exports.d/hubstack.exports
 set -euo pipefail
 
-readonly EXPORT_OPTIONS="rw,sync,no_subtree_check,no_root_squash,mp"
-
 log() { echo "prepare-nfs-volume: $*"; }
 fail() {
   echo "prepare-nfs-volume: ERROR: $*" >&2
   exit 1
 }
 
-[ "$#" -eq 2 ] || fail "usage: $0 VOLUME_ID CLIENT_CIDR"
+[ "$#" -eq 3 ] || fail "usage: $0 VOLUME_ID CLIENT_CIDR UID:GID"
+[[ $3 =~ ^([0-9]+):([0-9]+)$ ]] || fail "'$3' is not UID:GID"
+owner=$3
+# all_squash: NFS takes the uid a client sends on trust, so every client is mapped to the users' own; the
+# kubelet's root then creates each user's directory as theirs, and nobody gains more than a user has.
+readonly EXPORT_OPTIONS="rw,sync,no_subtree_check,all_squash,anonuid=${BASH_REMATCH[1]},anongid=${BASH_REMATCH[2]},mp"
+
 volume_id=$1
 client_cidr=$2
 export_path=${HUBSTACK_NFS_EXPORT_PATH:-/export/shared}
@@ -40,10 +45,13 @@ mount_volume=${HUBSTACK_MOUNT_VOLUME:-/usr/local/sbin/hubstack-mount-volume}
 "$mount_volume" "$volume_id" "$export_path" hubstack-data x-systemd.before=nfs-server.service
 # data/: the shared data (render/shared_data.py); home/: the homes when they live on NFS (render/storage.py).
 mkdir -p "$export_path/data" "$export_path/home"
+# The users make their directories in home/ (and write in data/ when it is writable) as UID:GID, squashed; a
+# user's directory made as root before the export squashed root (the kubelet makes it) becomes the user's too.
+chown "$owner" "$export_path/data" "$export_path/home"
+find "$export_path/home" -mindepth 1 -maxdepth 1 -type d ! -user "${owner%:*}" -exec chown "$owner" {} +
 
 # ------------------------------------------------------------------------------------- 4. exported to the subnet
-# no_root_squash: the kubelet creates each user's subPath directory as root and the hub's init container then
-# chowns it (render/jupyterhub.py). mp: exported only while the volume is mounted, never the empty directory below.
+# mp: exported only while the volume is mounted, never the empty directory below.
 mkdir -p "$(dirname "$exports_file")"
 new_exports=$(mktemp "$exports_file.XXXXXX")
 {
