@@ -1005,7 +1005,7 @@ JUPYTERHUB_VALUES_OWNED = {
     "hub.config.DummyAuthenticator": "hub.auth",
     "hub.config.ConfigurableHTTPProxy.auth_token": "the program (kept the same across cluster rebuilds)",
     "hub.config.CryptKeeper": "the program (kept the same across cluster rebuilds)",
-    "hub.db.pvc.storageClassName": "hub.userStorage.storageClass",
+    "hub.db.pvc.storageClassName": "hub.userStorage (its storageClass; with homes on NFS, k3s's local-path)",
     "hub.extraConfig.hubstack-shared-data": "hub.sharedData.readOnly",
     "hub.nodeSelector": "the program (the hub runs on the control plane)",
     "hub.tolerations": "the program (the hub runs on the control plane)",

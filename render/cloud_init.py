@@ -53,7 +53,10 @@ K3S_SERVER_SERVICE = "k3s.service"
 K3S_AGENT_SERVICE = "k3s-agent.service"
 K3S_DATA_DIR = "/var/lib/rancher/k3s"
 K3S_NODE_DIR = "/etc/rancher/node"
-# k3s's local-path provisioner keeps its volumes here (the hub database, when homes are on NFS).
+# k3s's local-path provisioner (the packaged component local-storage, its StorageClass local-path) keeps its volumes
+# here: the hub database, when homes are on NFS.
+K3S_LOCAL_STORAGE = "local-storage"
+K3S_LOCAL_STORAGE_CLASS = "local-path"
 K3S_STORAGE_DIR = f"{K3S_DATA_DIR}/storage"
 INSTALL_K3S = "/usr/local/sbin/hubstack-install-k3s"
 MOUNT_VOLUME = "/usr/local/sbin/hubstack-mount-volume"
@@ -178,6 +181,10 @@ def control_plane_user_data(
         # the state volume). A cluster that had it off encrypts each secret as it is next written.
         "secrets-encryption": True,
     }
+    if not config.homes_on_nfs:
+        # One default StorageClass: the Cinder class (render/storage.py), not k3s's local-path beside it, which only
+        # a hub with homes on NFS uses (its hub database, on the state volume).
+        k3s_config["disable"] = [K3S_LOCAL_STORAGE]
     if not config.cloud.makes_network:
         k3s_config["flannel-backend"] = ENCRYPTED_FLANNEL_BACKEND
     files = [

@@ -25,6 +25,7 @@ from config.model import (
 )
 
 from . import certificates, placement, shared_data, storage
+from .cloud_init import K3S_LOCAL_STORAGE_CLASS
 from .placement import GPU_NODE_LABEL, GPU_RESOURCE, GPU_RUNTIME_CLASS
 
 JUPYTERHUB_REPOSITORY = "https://hub.jupyter.org/helm-chart/"
@@ -264,10 +265,11 @@ def values(config: HubConfig, secrets: Secrets = Secrets()) -> dict[str, Any]:
 
 def _program_values(config: HubConfig, secrets: Secrets) -> dict[str, Any]:
     hub: dict[str, Any] = {"config": hub_config(config, secrets), **placement.on_control_plane()}
-    if not config.homes_on_nfs:
-        # The hub database's claim names its class: it is a Cinder volume like the homes, and an adopted one
-        # (hub.userStorage.adopt) binds only to a claim of its class.
-        hub["db"] = {"pvc": {"storageClassName": config.user_storage.storage_class}}
+    # The hub database's claim names its class, whatever the cluster's default: with Cinder homes a Cinder volume
+    # like theirs (an adopted one, hub.userStorage.adopt, binds only to a claim of its class); with homes on NFS
+    # k3s's local-path, on the state volume.
+    db_class = K3S_LOCAL_STORAGE_CLASS if config.homes_on_nfs else config.user_storage.storage_class
+    hub["db"] = {"pvc": {"storageClassName": db_class}}
     if config.shared_data and config.shared_data.read_only:
         hub["extraConfig"] = {"hubstack-shared-data": shared_data.ADMIN_WRITE_HOOK}
     culling = config.culling

@@ -254,7 +254,8 @@ def test_server_k3s_config(stack: str):
     assert k3s["tls-san"] == [FLOATING_IP, config.hostname]
     assert k3s["node-ip"] == k3s["advertise-address"] == PRIVATE_ADDRESS
     assert k3s["write-kubeconfig-mode"] == "0600"
-    assert "disable" not in k3s  # k3s's traefik, servicelb and local-path stay
+    # k3s's traefik and servicelb stay; its local-path goes where the Cinder class is the default (below).
+    assert k3s.get("disable", []) == ([] if config.homes_on_nfs else ["local-storage"])
     assert "server" not in k3s and "node-taint" not in k3s
     runcmd = _doc(f"{stack}/control-plane")["runcmd"]
     install = f"/usr/local/sbin/hubstack-sync-node server {config.cloud.image_user}"
@@ -1222,3 +1223,18 @@ def test_gpu_workers_get_nvidias_container_runtime_before_k3s_and_the_gpu_label(
     (source,) = _doc("dev-gpu-workers/worker")["apt"]["sources"].values()
     assert re.fullmatch(r"[0-9A-F]{40}", source["keyid"])  # a whole fingerprint, not a short ID
     assert source["source"].startswith("deb [signed-by=$KEY_FILE] https://nvidia.github.io/libnvidia-container/")
+
+
+def test_one_default_storage_class_whatever_the_homes():
+    """With Cinder homes the Cinder class is the default and k3s's local-path is not there; with homes on NFS there
+    is no Cinder class, and local-path (the hub database's) is kept. The hub database's claim names its class
+    either way (tests/test_render.py), so it never depends on which default the cluster has."""
+    for stack in ("dev", "prod"):
+        config = CONFIGS[stack]
+        assert not config.homes_on_nfs
+        assert _k3s_config(f"{stack}/control-plane")["disable"] == ["local-storage"]
+    nfs_homes = next(variant for variant in VARIANTS if variant.name == "azuread-nfs-homes").config()
+    document = control_plane_user_data(nfs_homes, state=STATE, private_address=PRIVATE_ADDRESS,
+                                       public_address=FLOATING_IP, nfs=None)
+    (k3s,) = [entry for entry in yaml.safe_load(document)["write_files"] if entry["path"] == K3S_CONFIG_PATH]
+    assert "disable" not in yaml.safe_load(k3s["content"])

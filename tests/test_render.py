@@ -313,7 +313,7 @@ def test_chart_values_beyond_the_model_merge_last_as_helm_merges():
     ("singleuser.image.tag", "hub.singleuser.image"),
     ("singleuser.profileList", "hub.profiles"),
     ("hub.config.GitHubOAuthenticator.client_secret", "hub.auth"),
-    ("hub.db.pvc.storageClassName", "hub.userStorage.storageClass"),
+    ("hub.db.pvc.storageClassName", "hub.userStorage (its storageClass"),
     ("ingress.hosts", "hub.tls and the hub's hostname"),
     ("cull.timeout", "hub.culling"),
 ])
@@ -394,3 +394,10 @@ def test_users_egress_is_the_charts_default_written_out_and_shuts_out_the_metada
     # Its jupyterhubValues open private addresses (a database), and change nothing else of the policy.
     rules = _values(opened)["singleuser"]["networkPolicy"]["egressAllowRules"]
     assert rules == chart_defaults["networkPolicy"]["egressAllowRules"] | {"privateIPs": True}
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_the_hub_database_names_its_storage_class(variant):
+    config = variant.config()
+    expected = "local-path" if config.homes_on_nfs else config.user_storage.storage_class
+    assert _values(variant)["hub"]["db"]["pvc"]["storageClassName"] == expected
