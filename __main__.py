@@ -24,6 +24,8 @@ outputs = {
     "url": hub.url,
     "floatingIp": hub.floating_ip,
     "controlPlaneAddress": hub.control_plane_address,
+    # For admins' known_hosts: `echo "<address> $(pulumi stack output sshHostKey)" >> ~/.ssh/known_hosts`.
+    "sshHostKey": hub.ssh_host_key,
     "workerAddresses": hub.worker_addresses,
     "sharedDataVolumeId": hub.shared_data_volume_id,
     SHARED_DATA_SERVER_OUTPUT: hub.shared_data_server,

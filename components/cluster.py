@@ -55,6 +55,8 @@ class Cluster(pulumi.ComponentResource):
     floating_ip: Optional[pulumi.Output[str]]
     # Where the hub, its API and SSH are reached: the floating IP, or the control plane's own address.
     public_address: pulumi.Output[str]
+    # The control plane's SSH host key (OpenSSH public key line), which the program's SSH checks.
+    host_key: pulumi.Output[str]
     control_plane_address: pulumi.Output[str]
     worker_addresses: pulumi.Output[list[str]]
     # "control-plane", "dedicated" or "none" (serving_the_share), exported for the next deployment to read back.
@@ -74,6 +76,10 @@ class Cluster(pulumi.ComponentResource):
         self._keypair = openstack.compute.Keypair(
             f"{name}-keypair", name=f"{config.name}-hubstack", public_key=ssh_key.public_key_openssh, opts=child
         )
+        # The control plane's SSH host key: the program's SSH to it (the API wait) checks it, and admins can too
+        # (the sshHostKey output). Kept across rebuilds of the server, as the server's address is.
+        host_key = tls.PrivateKey(f"{name}-control-plane-host-key", algorithm="ED25519", opts=child)
+        self.host_key = host_key.public_key_openssh
         identity = args.identity
         private_key = pulumi.Output.secret(ssh_key.private_key_openssh)
         # Where the share is served in this deployment: what the config says, except on the way back from a
@@ -110,7 +116,8 @@ class Cluster(pulumi.ComponentResource):
             lambda values: cloud_init.ClusterState(*values)
         )
         control_plane_user_data = pulumi.Output.all(
-            state, self.control_plane_address, self.public_address, nfs, serving_from_control_plane
+            state, self.control_plane_address, self.public_address, nfs, serving_from_control_plane,
+            host_key.private_key_openssh, host_key.public_key_openssh,
         ).apply(
             lambda values: cloud_init.control_plane_user_data(
                 config,
@@ -118,6 +125,7 @@ class Cluster(pulumi.ComponentResource):
                 private_address=values[1],
                 public_address=values[2],
                 nfs=values[3] if values[4] else None,
+                host_key=cloud_init.HostKey(values[5], values[6]),
             )
         )
         # The port keeps the address, and a volume can be attached to one server only: the old server must release
@@ -166,6 +174,7 @@ class Cluster(pulumi.ComponentResource):
             self.kubeconfig = self._admin_kubeconfig()
         self.register_outputs({
             "floatingIp": self.floating_ip,
+            "sshHostKey": self.host_key,
             "controlPlaneAddress": self.control_plane_address,
             "workerAddresses": self.worker_addresses,
             "kubeconfig": self.kubeconfig,
@@ -183,6 +192,7 @@ class Cluster(pulumi.ComponentResource):
                 host=self.public_address,
                 user=self._args.config.cloud.image_user,
                 private_key=private_key,
+                host_key=self.host_key,
                 # The server is still booting when the command starts: keep dialling until SSH answers.
                 dial_error_limit=SSH_DIAL_ATTEMPTS,
             ),

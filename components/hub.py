@@ -43,6 +43,7 @@ class Hub(pulumi.ComponentResource):
     hostname: pulumi.Output[str]
     floating_ip: Optional[pulumi.Output[str]]  # None with floatingIp.enabled: false
     control_plane_address: pulumi.Output[str]
+    ssh_host_key: pulumi.Output[str]
     worker_addresses: pulumi.Output[list[str]]
     shared_data_volume_id: Optional[pulumi.Output[str]]
     # "control-plane", "dedicated" or "none": read back by the next deployment (the way back from a dedicated
@@ -93,6 +94,7 @@ class Hub(pulumi.ComponentResource):
         self.hostname = pulumi.Output.from_input(config.hostname)
         self.floating_ip = cluster.floating_ip
         self.control_plane_address = cluster.control_plane_address
+        self.ssh_host_key = cluster.host_key
         self.worker_addresses = cluster.worker_addresses
         self.shared_data_volume_id = volume_id
         self.shared_data_server = cluster.shared_data_server

@@ -150,6 +150,14 @@ class ClusterState:
 
 
 @dataclass(frozen=True)
+class HostKey:
+    """The control plane's SSH host key (ed25519, made by Pulumi): the program's SSH to it checks this key."""
+
+    private_openssh: str
+    public_openssh: str
+
+
+@dataclass(frozen=True)
 class NfsServe:
     """This server serves the NFS share."""
 
@@ -163,7 +171,8 @@ class NfsServe:
 
 
 def control_plane_user_data(
-    config: HubConfig, *, state: ClusterState, private_address: str, public_address: str, nfs: Optional[NfsServe]
+    config: HubConfig, *, state: ClusterState, private_address: str, public_address: str, nfs: Optional[NfsServe],
+    host_key: HostKey,
 ) -> str:
     """public_address: where the hub and its API are reached, the floating IP or (without one) private_address."""
     private_address = _ipv4(private_address, "private_address")
@@ -200,7 +209,8 @@ def control_plane_user_data(
     if nfs is not None:
         files.extend(_nfs_files(config))
         commands.extend(_nfs_commands(config, nfs))
-    return _document(packages=_packages(k3s=True, nfs_server=nfs is not None), files=files, commands=commands)
+    return _document(packages=_packages(k3s=True, nfs_server=nfs is not None), files=files, commands=commands,
+                     host_key=host_key)
 
 
 def worker_user_data(config: HubConfig, *, agent_token: str, control_plane_address: str) -> str:
@@ -495,9 +505,13 @@ def _file(path: str, content: str, permissions: str) -> dict[str, Any]:
 
 
 def _document(*, packages: list[str], files: list[dict[str, Any]], commands: list[str],
-              apt_sources: Optional[dict[str, Any]] = None) -> str:
+              apt_sources: Optional[dict[str, Any]] = None, host_key: Optional[HostKey] = None) -> str:
     # No admin SSH key and no k3s version here: they are metadata (server_metadata), changed in place.
     document: dict[str, Any] = {"package_update": True, "packages": packages}
+    if host_key is not None:
+        # The server's ed25519 host key is this one, known to the program before the server boots (cloud-init
+        # still makes the other types).
+        document["ssh_keys"] = {"ed25519_private": host_key.private_openssh, "ed25519_public": host_key.public_openssh}
     if apt_sources:
         document["apt"] = {"sources": apt_sources}
     document["write_files"] = files

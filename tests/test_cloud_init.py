@@ -53,6 +53,8 @@ SERVER_TOKEN = "hubstackTestServerToken0123456789abcdef"
 AGENT_TOKEN = "hubstackTestAgentToken0123456789abcdef"
 PRIVATE_ADDRESS = "10.0.42.10"
 FLOATING_IP = "149.165.150.10"
+HOST_KEY = cloud_init.HostKey("-----BEGIN OPENSSH PRIVATE KEY-----\nhost\n-----END OPENSSH PRIVATE KEY-----\n",
+                              "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheControlPlane0000000000000000000")
 VOLUME_ID = "0d4f3a5e-8c2b-4e7f-9a1d-3b5c7e9f1a2b"
 STATE_VOLUME_ID = "7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 CA_FILES = {path: f"-----BEGIN TEST-----\n{path}\n-----END TEST-----\n" for path in sorted(K3S_TLS_FILES)}
@@ -87,6 +89,13 @@ def _configs() -> dict[str, HubConfig]:
 CONFIGS = _configs()
 
 
+def _control_plane(config: HubConfig, **given) -> str:
+    """The control plane's user data, from the test's cluster state and addresses unless `given`."""
+    return control_plane_user_data(config, **({"state": STATE, "private_address": PRIVATE_ADDRESS,
+                                               "public_address": FLOATING_IP, "host_key": HOST_KEY, "nfs": None}
+                                              | given))
+
+
 def _render_all() -> dict[str, str]:
     rendered = {}
     for stack, config in CONFIGS.items():
@@ -94,12 +103,8 @@ def _render_all() -> dict[str, str]:
         rendered[f"{stack}/nfs-server"] = nfs_server_user_data(config, nfs=nfs)
         if stack == "prod-dedicated-nfs":
             continue  # its k3s servers' user data is prod's: the component picks which server serves NFS
-        rendered[f"{stack}/control-plane"] = control_plane_user_data(
-            config, state=STATE, private_address=PRIVATE_ADDRESS, public_address=FLOATING_IP, nfs=None
-        )
-        rendered[f"{stack}/control-plane-nfs"] = control_plane_user_data(
-            config, state=STATE, private_address=PRIVATE_ADDRESS, public_address=FLOATING_IP, nfs=nfs
-        )
+        rendered[f"{stack}/control-plane"] = _control_plane(config)
+        rendered[f"{stack}/control-plane-nfs"] = _control_plane(config, nfs=nfs)
         rendered[f"{stack}/worker"] = worker_user_data(
             config, agent_token=AGENT_TOKEN, control_plane_address=config.cloud.control_plane_address
         )
@@ -416,17 +421,12 @@ def test_deterministic_and_within_nova_limit():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda c: control_plane_user_data(c, state=STATE, private_address="10.0.42", public_address=FLOATING_IP,
-                                           nfs=None), "private_address"),
-        (lambda c: control_plane_user_data(c, state=dataclasses.replace(STATE, agent_token="a b"),
-                                           private_address=PRIVATE_ADDRESS, public_address=FLOATING_IP, nfs=None),
-         "token"),
-        (lambda c: control_plane_user_data(c, state=dataclasses.replace(STATE, state_volume_id="vol; reboot"),
-                                           private_address=PRIVATE_ADDRESS, public_address=FLOATING_IP, nfs=None),
+        (lambda c: _control_plane(c, private_address="10.0.42"), "private_address"),
+        (lambda c: _control_plane(c, state=dataclasses.replace(STATE, agent_token="a b")), "token"),
+        (lambda c: _control_plane(c, state=dataclasses.replace(STATE, state_volume_id="vol; reboot")),
          "not a Cinder volume ID"),
-        (lambda c: control_plane_user_data(
-            c, state=dataclasses.replace(STATE, certificate_authorities={"server-ca.crt": "pem"}),
-            private_address=PRIVATE_ADDRESS, public_address=FLOATING_IP, nfs=None), "must hold exactly"),
+        (lambda c: _control_plane(
+            c, state=dataclasses.replace(STATE, certificate_authorities={"server-ca.crt": "pem"})), "must hold exactly"),
         (lambda c: worker_user_data(c, agent_token=AGENT_TOKEN, control_plane_address="cp; rm -rf /"),
          "control_plane_address"),
         (lambda c: nfs_server_user_data(c, nfs=NfsServe("vol-1; reboot", "10.0.42.0/24")), "not a Cinder volume ID"),
@@ -1234,7 +1234,16 @@ def test_one_default_storage_class_whatever_the_homes():
         assert not config.homes_on_nfs
         assert _k3s_config(f"{stack}/control-plane")["disable"] == ["local-storage"]
     nfs_homes = next(variant for variant in VARIANTS if variant.name == "azuread-nfs-homes").config()
-    document = control_plane_user_data(nfs_homes, state=STATE, private_address=PRIVATE_ADDRESS,
-                                       public_address=FLOATING_IP, nfs=None)
+    document = _control_plane(nfs_homes)
     (k3s,) = [entry for entry in yaml.safe_load(document)["write_files"] if entry["path"] == K3S_CONFIG_PATH]
     assert "disable" not in yaml.safe_load(k3s["content"])
+
+
+def test_the_control_plane_boots_with_the_host_key_the_program_checks():
+    """Its ed25519 host key is the one Pulumi made (the API wait's SSH checks it); no other server gets one."""
+    for name in RENDERED:
+        keys = _doc(name).get("ssh_keys")
+        if name.endswith(("/control-plane", "/control-plane-nfs")):
+            assert keys == {"ed25519_private": HOST_KEY.private_openssh, "ed25519_public": HOST_KEY.public_openssh}
+        else:
+            assert keys is None, name

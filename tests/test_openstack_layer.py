@@ -108,7 +108,8 @@ def test_resource_graph(name):
     dedicated = config.shared_data is not None and config.shared_data.server == "dedicated"
     servers = 1 + config.cluster.worker_count + dedicated
     expected = [SERVER] * servers + [PORT] * servers + [
-        "openstack:compute/keypair:Keypair", PRIVATE_KEY, FLOATING_IP, ASSOCIATION, COMMAND,
+        # The key pair's key and the control plane's host key.
+        "openstack:compute/keypair:Keypair", PRIVATE_KEY, PRIVATE_KEY, FLOATING_IP, ASSOCIATION, COMMAND,
         # The admin's client certificate, for the kubeconfig.
         PRIVATE_KEY, "tls:index/certRequest:CertRequest", "tls:index/locallySignedCert:LocallySignedCert",
     ]
@@ -393,6 +394,14 @@ def test_kubeconfig_is_composed_and_the_provider_waits_for_the_api():
     connection = api_ready.revealed["connection"]
     assert (connection["host"], connection["user"]) == ("203.0.113.10", config.cloud.image_user)
     assert connection["privateKey"] == "[offline-private-key]"
+    # The control plane's host key is Pulumi's, in its user data, and the only one the SSH accepts.
+    (host_key,) = [key for key in plan.by_type(PRIVATE_KEY) if key.name.endswith("-control-plane-host-key")]
+    public = computed_outputs(PRIVATE_KEY, host_key.name, host_key.inputs)["publicKeyOpenssh"]
+    assert host_key.inputs["algorithm"] == "ED25519" and connection["hostKey"] == public
+    user_data = yaml.safe_load(servers[config.name].revealed["userData"])
+    assert user_data["ssh_keys"] == {"ed25519_private": "[offline-private-key]", "ed25519_public": public}
+    assert servers[config.name].inputs["userData"] == SECRET_PLACEHOLDER
+    assert plan.outputs["sshHostKey"] == public
     assert api_ready.inputs["logging"] == "stderr"  # the command's own messages, never cloud-init's
     assert plan.outputs["kubeconfig"] == SECRET_PLACEHOLDER
     (provider,) = plan.by_type("pulumi:providers:kubernetes")
