@@ -21,7 +21,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from config import HubConfig
-from config.model import SSH_KEYS_MAX_CHARACTERS, USER_GID, USER_UID, UUID_PATTERN
+from config.model import CINDER_CSI_CHART, SSH_KEYS_MAX_CHARACTERS, USER_GID, USER_UID, UUID_PATTERN
 
 from .placement import GPU_NODE_LABEL, USER_NODE_PURPOSE_LABEL, USER_NODE_TAINT_KEY
 
@@ -190,9 +190,10 @@ def control_plane_user_data(
         # the state volume). A cluster that had it off encrypts each secret as it is next written.
         "secrets-encryption": True,
     }
-    if not config.homes_on_nfs:
-        # One default StorageClass: the Cinder class (render/storage.py), not k3s's local-path beside it, which only
-        # a hub with homes on NFS uses (its hub database, on the state volume).
+    if CINDER_CSI_CHART in config.charts_in_use:
+        # One default StorageClass: the program's Cinder class (render/storage.py), not k3s's local-path beside it,
+        # which a hub with homes on NFS uses (its hub database, on the state volume), and a cluster whose
+        # Kubernetes layer is the admin's (hub.layers: openstack) keeps as its default.
         k3s_config["disable"] = [K3S_LOCAL_STORAGE]
     if not config.cloud.makes_network:
         k3s_config["flannel-backend"] = ENCRYPTED_FLANNEL_BACKEND

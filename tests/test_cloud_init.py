@@ -260,7 +260,7 @@ def test_server_k3s_config(stack: str):
     assert k3s["node-ip"] == k3s["advertise-address"] == PRIVATE_ADDRESS
     assert k3s["write-kubeconfig-mode"] == "0600"
     # k3s's traefik and servicelb stay; its local-path goes where the Cinder class is the default (below).
-    assert k3s.get("disable", []) == ([] if config.homes_on_nfs else ["local-storage"])
+    assert k3s.get("disable", []) == (["local-storage"] if "openstack-cinder-csi" in config.charts_in_use else [])
     assert "server" not in k3s and "node-taint" not in k3s
     runcmd = _doc(f"{stack}/control-plane")["runcmd"]
     install = f"/usr/local/sbin/hubstack-sync-node server {config.cloud.image_user}"
@@ -425,8 +425,8 @@ def test_deterministic_and_within_nova_limit():
         (lambda c: _control_plane(c, state=dataclasses.replace(STATE, agent_token="a b")), "token"),
         (lambda c: _control_plane(c, state=dataclasses.replace(STATE, state_volume_id="vol; reboot")),
          "not a Cinder volume ID"),
-        (lambda c: _control_plane(
-            c, state=dataclasses.replace(STATE, certificate_authorities={"server-ca.crt": "pem"})), "must hold exactly"),
+        (lambda c: _control_plane(c, state=dataclasses.replace(STATE, certificate_authorities={"server-ca.crt": "x"})),
+         "must hold exactly"),
         (lambda c: worker_user_data(c, agent_token=AGENT_TOKEN, control_plane_address="cp; rm -rf /"),
          "control_plane_address"),
         (lambda c: nfs_server_user_data(c, nfs=NfsServe("vol-1; reboot", "10.0.42.0/24")), "not a Cinder volume ID"),
@@ -1233,10 +1233,14 @@ def test_one_default_storage_class_whatever_the_homes():
         config = CONFIGS[stack]
         assert not config.homes_on_nfs
         assert _k3s_config(f"{stack}/control-plane")["disable"] == ["local-storage"]
+    # Homes on NFS (no Cinder class), or a Kubernetes layer that is the admin's (hub.layers: openstack): k3s's
+    # local-path stays, the cluster's one default.
     nfs_homes = next(variant for variant in VARIANTS if variant.name == "azuread-nfs-homes").config()
-    document = _control_plane(nfs_homes)
-    (k3s,) = [entry for entry in yaml.safe_load(document)["write_files"] if entry["path"] == K3S_CONFIG_PATH]
-    assert "disable" not in yaml.safe_load(k3s["content"])
+    admins_layer = parse(stack_data("prod") | {"layers": "openstack"}, offline=True, plaintext_secrets=True)
+    for config in (nfs_homes, admins_layer):
+        document = _control_plane(config)
+        (k3s,) = [entry for entry in yaml.safe_load(document)["write_files"] if entry["path"] == K3S_CONFIG_PATH]
+        assert "disable" not in yaml.safe_load(k3s["content"])
 
 
 def test_the_control_plane_boots_with_the_host_key_the_program_checks():
