@@ -313,7 +313,7 @@ any_alive() {
 }
 
 cmd_start() {
-  local t0; t0=$(date +%s)
+  local t0 s port; t0=$(date +%s)
   mkdir -p "$STATE"
   if all_up && [ -s "$STATE/clouds.yaml" ]; then
     log "start: already running (state $STATE)"; print_entry; return 0
@@ -323,11 +323,13 @@ cmd_start() {
     log "start: cloud ready in $(( $(date +%s) - t0 )) s (state $STATE)"; print_entry; return 0
   fi
   if any_alive; then log "start: some services are running, some not: stopping them first"; cmd_stop; fi
+  # A cloud whose processes were killed (a machine or session ending) leaves its PID files: none is alive now,
+  # and bootstrap, which watches every recorded service, would take a stale one for a death.
+  for s in "${SERVICES[@]}"; do rm -f "$RUN/${s%%:*}.pid"; done
   [ -z "$(missing_packages)" ] || cmd_install
   mkdir -p "$RUN" "$LOGS"
   load_secrets
   write_configs
-  local s port
   for s in "${SERVICES[@]}"; do
     port=${s##*:}
     if [ "$port" != "-" ] && port_open "$port"; then

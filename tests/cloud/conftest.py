@@ -73,7 +73,7 @@ def stopwatch(request: pytest.FixtureRequest) -> Stopwatch:
     return Stopwatch(request.config)
 
 
-def _cloud(command: str, timeout: int) -> subprocess.CompletedProcess[str]:
+def cloud_script(command: str, timeout: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(CLOUD_SCRIPT), command], capture_output=True, text=True, timeout=timeout)
 
 
@@ -81,13 +81,13 @@ def _cloud(command: str, timeout: int) -> subprocess.CompletedProcess[str]:
 def local_cloud(stopwatch: Stopwatch) -> Iterator[dict[str, Any]]:
     """The cloud's facts (cloud/cloud.sh writes cloud.json: IDs of the external network and image, flavors, the
     clouds.yaml entries), with the cloud running."""
-    was_running = _cloud("status", timeout=60).returncode == 0
+    was_running = cloud_script("status", timeout=60).returncode == 0
     if not was_running:
         with stopwatch("cloud.sh start (install when needed, start every service, bootstrap)"):
-            started = _cloud("start", timeout=CLOUD_START_TIMEOUT)
+            started = cloud_script("start", timeout=CLOUD_START_TIMEOUT)
         if started.returncode != 0:
             pytest.fail(f"cloud/cloud.sh start failed:\n{(started.stdout + started.stderr)[-3000:]}", pytrace=False)
     yield json.loads((cloud_dir() / "cloud.json").read_text())
     if not was_running:
         with stopwatch("cloud.sh stop"):
-            _cloud("stop", timeout=300)
+            cloud_script("stop", timeout=300)
