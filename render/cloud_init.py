@@ -11,6 +11,7 @@ shellcheck over them and the NFS script against a loop device.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 import shlex
@@ -43,8 +44,9 @@ NVIDIA_APT_SOURCE = {
     "keyid": "C95B321B61E88C1809C4F759DDCAE044F796ECB0",
 }
 
-# OpenStack (Nova) refuses user data over 64 KiB.
-MAX_USER_DATA_BYTES = 65535
+# Nova takes user data base64-encoded and refuses more than this many characters of it (its API schema's maxLength):
+# 48 KiB of cloud-config. Its refusal would echo the user data, secrets and all, into the error.
+MAX_USER_DATA_BASE64 = 65535
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 K3S_CONFIG_PATH = "/etc/rancher/k3s/config.yaml"
@@ -498,7 +500,18 @@ def _prepare_nfs_command(nfs: NfsServe) -> str:
 
 
 def _script_file(name: str, path: str) -> dict[str, Any]:
-    return _file(path, (SCRIPTS_DIR / name).read_text(), "0755")
+    return _file(path, _without_comment_lines((SCRIPTS_DIR / name).read_text()), "0755")
+
+
+def _without_comment_lines(script: str) -> str:
+    """The script as the server needs it: its comment lines (a third of the scripts) would take the control plane's
+    user data past Nova's limit. The shebang and shellcheck's directives stay; the scripts have no here-documents,
+    whose lines could start with #."""
+    first, *rest = script.split("\n")
+    return "\n".join([first, *(line for line in rest if not _COMMENT_LINE.match(line))])
+
+
+_COMMENT_LINE = re.compile(r"\s*#(?! shellcheck )")
 
 
 def _file(path: str, content: str, permissions: str) -> dict[str, Any]:
@@ -520,9 +533,10 @@ def _document(*, packages: list[str], files: list[dict[str, Any]], commands: lis
     # wait_for_cluster_command reports) instead of being hidden by the steps after it.
     document["runcmd"] = ["set -e", *commands]
     text = "#cloud-config\n" + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=1000)
-    size = len(text.encode())
-    if size > MAX_USER_DATA_BYTES:
-        raise ValueError(f"cloud-init user data is {size} bytes; OpenStack accepts at most {MAX_USER_DATA_BYTES}")
+    size = len(base64.b64encode(text.encode()))
+    if size > MAX_USER_DATA_BASE64:
+        raise ValueError(f"cloud-init user data is {size} characters in base64; Nova accepts at most "
+                         f"{MAX_USER_DATA_BASE64}")
     return text
 
 

@@ -4,6 +4,8 @@ every boot runs them), the certificate renewal against certificates made with op
 
 from __future__ import annotations
 
+import atexit
+import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -13,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import textwrap
 import threading
 from pathlib import Path
@@ -20,6 +23,8 @@ from typing import Callable, Iterator
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from config import HubConfig, load_stack_file, parse
 from config.model import USER_GID, USER_UID
@@ -41,6 +46,7 @@ from render.cloud_init import (
 )
 from render.placement import USER_NODE_PURPOSE_LABEL, USER_NODE_TAINT_KEY
 
+from . import certs
 from .variants import CLASSIC_PROVIDER, VARIANTS, Variant
 from .conftest import PROJECT_DIR, set_path, stack_data
 
@@ -49,6 +55,26 @@ SETUP_HINT = (
     "fdisk openssl)"
 )
 SCRIPTS = cloud_init.SCRIPTS_DIR
+
+
+def _code_of(script: str) -> str:
+    """A script of render/scripts/ as the user data embeds it: without its comment lines, shellcheck's directives
+    kept."""
+    first, *rest = (SCRIPTS / script).read_text().split("\n")
+    return "\n".join([first, *(line for line in rest if not line.lstrip().startswith("#") or "# shellcheck " in line)])
+
+
+def _embedded_scripts() -> Path:
+    """The scripts as the servers get them, in a folder of their own: the tests below run these."""
+    folder = Path(tempfile.mkdtemp(prefix="hubstack-embedded-scripts-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for script in SCRIPTS.glob("*.sh"):
+        (folder / script.name).write_text(_code_of(script.name))
+        (folder / script.name).chmod(0o755)
+    return folder
+
+
+EMBEDDED = _embedded_scripts()
 SERVER_TOKEN = "hubstackTestServerToken0123456789abcdef"
 AGENT_TOKEN = "hubstackTestAgentToken0123456789abcdef"
 PRIVATE_ADDRESS = "10.0.42.10"
@@ -280,7 +306,7 @@ def test_control_plane_keeps_its_cluster_on_the_state_volume(name: str):
     assert "RequiresMountsFor=/var/lib/rancher/k3s/server /etc/rancher/node /var/lib/rancher/k3s/storage\n" in drop_in
     for script in ("mount-volume.sh", "prepare-k3s-state.sh"):
         path = "/usr/local/sbin/hubstack-" + script.removesuffix(".sh")
-        assert files[path]["content"] == (SCRIPTS / script).read_text()
+        assert files[path]["content"] == _code_of(script)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -346,7 +372,7 @@ def test_nfs_server_parts(name: str):
     assert document["packages"] == (["nfs-common", "nfs-kernel-server"] if name.endswith("nfs-server")
                                     else ["nfs-common", "iptables", "nfs-kernel-server"])
     script = _files(name)["/usr/local/sbin/hubstack-prepare-nfs-volume"]
-    assert script["content"] == (SCRIPTS / "prepare-nfs-volume.sh").read_text()
+    assert script["content"] == _code_of("prepare-nfs-volume.sh")
     commands = [f"/usr/local/sbin/hubstack-prepare-nfs-volume {VOLUME_ID} {_boot_clients(CONFIGS[stack])} 1000:100"]
     if not CONFIGS[stack].cloud.makes_network:
         commands.append(cloud_init.EXPORT_NFS_NODES)
@@ -361,7 +387,7 @@ def test_nfs_server_parts(name: str):
         assert SERVER_TOKEN not in RENDERED[name] and AGENT_TOKEN not in RENDERED[name]
     assert f"HUBSTACK_NFS_EXPORT_PATH:-{NFS_EXPORT_PATH}}}" in script["content"]
     for script in ("mount-volume", "grow-filesystem"):
-        assert _files(name)[f"/usr/local/sbin/hubstack-{script}"]["content"] == (SCRIPTS / f"{script}.sh").read_text()
+        assert _files(name)[f"/usr/local/sbin/hubstack-{script}"]["content"] == _code_of(f"{script}.sh")
     # The server that holds the shared data grows its filesystem when the volume was extended, every sync.
     unit = _files(name)["/etc/systemd/system/hubstack-sync-node.service"]["content"]
     assert f"ExecStart=-/usr/local/sbin/hubstack-grow-filesystem {NFS_EXPORT_PATH}\n" in unit
@@ -376,7 +402,7 @@ def test_user_data_holds_neither_admin_keys_nor_the_k3s_version(name: str):
     for key in config.cluster.ssh_public_keys:
         assert key.split()[1] not in RENDERED[name]
     files = _files(name)
-    assert files["/usr/local/sbin/hubstack-sync-node"]["content"] == (SCRIPTS / "sync-node.sh").read_text()
+    assert files["/usr/local/sbin/hubstack-sync-node"]["content"] == _code_of("sync-node.sh")
     timer = files["/etc/systemd/system/hubstack-sync-node.timer"]["content"]
     assert "OnUnitActiveSec=2min" in timer
     runcmd = _doc(name)["runcmd"]
@@ -410,12 +436,65 @@ def test_long_keys_are_cut_in_metadata_pieces_and_joined_back():
     assert cloud_init.ssh_keys_metadata([]) == {}
 
 
-def test_deterministic_and_within_nova_limit():
+def test_deterministic_and_plain_yaml():
     again = _render_all()
     assert again == RENDERED
-    for name, text in RENDERED.items():
-        assert len(text.encode()) < cloud_init.MAX_USER_DATA_BYTES, name
+    for text in RENDERED.values():
         assert yaml.safe_dump(yaml.safe_load(text), sort_keys=False)  # plain YAML, nothing Python-specific
+
+
+def _real_size_state_and_host_key() -> tuple[ClusterState, cloud_init.HostKey]:
+    """Keys and certificates of the kinds components/cluster_identity.py makes (ECDSA P-256 CAs, an RSA 2048
+    service account key, an ed25519 host key): what the test's short placeholders stand for, at their real size."""
+    authorities = {}
+    for authority in cloud_init.K3S_CERTIFICATE_AUTHORITIES:
+        issued = certs.self_signed(f"k3s-{authority.role}")
+        authorities[f"{authority.path}.crt"] = issued.pem
+        authorities[f"{authority.path}.key"] = issued.key_pem
+    service_account = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    authorities[cloud_init.K3S_SERVICE_ACCOUNT_KEY] = service_account.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+    host = ed25519.Ed25519PrivateKey.generate()
+    host_key = cloud_init.HostKey(
+        host.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                           serialization.NoEncryption()).decode(),
+        host.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode(),
+    )
+    return dataclasses.replace(STATE, certificate_authorities=authorities), host_key
+
+
+def test_every_user_data_with_real_keys_fits_novas_limit():
+    # Nova's refusal of a larger one echoes it, keys and all, into the error: the renderer refuses it first.
+    state, host_key = _real_size_state_and_host_key()
+    sizes = {}
+    for stack, config in CONFIGS.items():
+        nfs = NfsServe(volume_id=VOLUME_ID, client_cidr=_boot_clients(config))
+        text = _control_plane(config, state=state, host_key=host_key, nfs=nfs)
+        sizes[stack] = len(base64.b64encode(text.encode()))
+    sizes.update({name: len(base64.b64encode(text.encode())) for name, text in RENDERED.items()})
+    assert max(sizes.values()) <= cloud_init.MAX_USER_DATA_BASE64, sizes
+    # With room to grow: 16 KiB left on the largest (the scripts' comments alone would take 21 KiB).
+    assert max(sizes.values()) < cloud_init.MAX_USER_DATA_BASE64 - 16 * 1024, sizes
+
+
+def test_a_user_data_over_novas_limit_is_refused_before_nova_sees_it():
+    huge = dataclasses.replace(STATE, server_token="x" * 50_000)
+    with pytest.raises(ValueError, match="Nova accepts at most 65535"):
+        _control_plane(CONFIGS["dev"], state=huge)
+
+
+def test_embedded_scripts_are_the_script_files_without_their_comment_lines():
+    embedded = {Path(entry["path"]).name: entry["content"] for name in RENDERED
+                for entry in _doc(name)["write_files"] if entry["content"].startswith("#!")}
+    assert len(embedded) == 9
+    for script in sorted(SCRIPTS.glob("*.sh")):
+        content = embedded[f"hubstack-{script.stem}"]
+        assert content == _code_of(script.name)
+        assert content.startswith("#!/bin/bash\n") and "\n#" not in content.replace("\n# shellcheck ", ""), script.name
+        assert len(content) < len(script.read_text()), script.name  # every script explains itself in comments
+        checked = subprocess.run(["bash", "-n"], input=content, capture_output=True, text=True)
+        assert checked.returncode == 0, f"{script.name}: {checked.stderr}"
 
 
 @pytest.mark.parametrize(
@@ -485,15 +564,15 @@ class NfsHost:
         env = _env(
             self.bin_dir,
             HUBSTACK_VOLUME_DEVICE=self.device,
-            HUBSTACK_MOUNT_VOLUME=str(SCRIPTS / "mount-volume.sh"),
-            HUBSTACK_GROW_FILESYSTEM=str(SCRIPTS / "grow-filesystem.sh"),
+            HUBSTACK_MOUNT_VOLUME=str(EMBEDDED / "mount-volume.sh"),
+            HUBSTACK_GROW_FILESYSTEM=str(EMBEDDED / "grow-filesystem.sh"),
             HUBSTACK_NFS_EXPORT_PATH=str(self.export_path),
             HUBSTACK_FSTAB=str(self.fstab),
             HUBSTACK_EXPORTS_FILE=str(self.exports),
             HUBSTACK_DEVICE_WAIT_SECONDS="0",
         )
         return subprocess.run(
-            ["bash", str(SCRIPTS / "prepare-nfs-volume.sh"), VOLUME_ID, cidr, f"{USER_UID}:{USER_GID}"],
+            ["bash", str(EMBEDDED / "prepare-nfs-volume.sh"), VOLUME_ID, cidr, f"{USER_UID}:{USER_GID}"],
             capture_output=True, text=True, env=env, timeout=60,
         )
 
@@ -616,7 +695,7 @@ def test_a_mounted_filesystem_is_grown_online_when_its_volume_was_extended(tmp_p
     assert host.run().returncode == 0
     calls = tmp_path / "resize2fs.log"
     _stub(host.bin_dir / "resize2fs", f'echo "$*" >> "{calls}"')
-    grow = [str(SCRIPTS / "grow-filesystem.sh"), str(host.export_path)]
+    grow = [str(EMBEDDED / "grow-filesystem.sh"), str(host.export_path)]
     unchanged = subprocess.run(grow, capture_output=True, text=True, env=_env(host.bin_dir), timeout=60)
     assert unchanged.returncode == 0 and not calls.exists()
     _grow(image, host.device, 192)
@@ -715,8 +794,8 @@ class StateHost:
         env = _env(
             self.bin_dir,
             HUBSTACK_VOLUME_DEVICE=self.device,
-            HUBSTACK_MOUNT_VOLUME=str(SCRIPTS / "mount-volume.sh"),
-            HUBSTACK_GROW_FILESYSTEM=str(SCRIPTS / "grow-filesystem.sh"),
+            HUBSTACK_MOUNT_VOLUME=str(EMBEDDED / "mount-volume.sh"),
+            HUBSTACK_GROW_FILESYSTEM=str(EMBEDDED / "grow-filesystem.sh"),
             HUBSTACK_K3S_STATE_PATH=str(self.state),
             HUBSTACK_K3S_SERVER_DIR=str(self.server_dir),
             HUBSTACK_K3S_NODE_DIR=str(self.node_dir),
@@ -724,7 +803,7 @@ class StateHost:
             HUBSTACK_FSTAB=str(self.fstab),
             HUBSTACK_DEVICE_WAIT_SECONDS="0",
         )
-        return subprocess.run(["bash", str(SCRIPTS / "prepare-k3s-state.sh"), STATE_VOLUME_ID, str(self.ca_dir)],
+        return subprocess.run(["bash", str(EMBEDDED / "prepare-k3s-state.sh"), STATE_VOLUME_ID, str(self.ca_dir)],
                               capture_output=True, text=True, env=env, timeout=60)
 
     def unmount(self) -> None:
@@ -887,7 +966,7 @@ class SyncedNode:
             HUBSTACK_API_VERSION_URL=f"{self.metadata.url}/version",
             HUBSTACK_K3S_AGENT_DIR=str(self.root / "agent"),
         )
-        return subprocess.run(["bash", str(SCRIPTS / "sync-node.sh"), self.role, "ubuntu"],
+        return subprocess.run(["bash", str(EMBEDDED / "sync-node.sh"), self.role, "ubuntu"],
                               capture_output=True, text=True, env=env, timeout=60)
 
     def install_calls(self) -> list[str]:
@@ -1064,7 +1143,7 @@ def test_block_pod_access_adds_its_rules_once(tmp_path: Path):
     ports (rpcbind, nfsd) on any address, over TCP and UDP, each once."""
     if os.geteuid() != 0:
         pytest.fail("the iptables test needs a network namespace: run the tests as root (as in the CI container)")
-    script = SCRIPTS / "block-pod-access.sh"
+    script = EMBEDDED / "block-pod-access.sh"
     result = subprocess.run(
         [_tool("unshare"), "--net", "sh", "-c",
          f"bash {script} 10.42.0.0/16 && bash {script} 10.42.0.0/16 && iptables -t raw -S PREROUTING"],
@@ -1116,7 +1195,7 @@ def _renew(tmp_path: Path, restart_renews: bool) -> tuple[subprocess.CompletedPr
     """)
     _stub(bin_dir / "systemctl", renew)
     result = subprocess.run(
-        ["bash", str(SCRIPTS / "renew-k3s-certificates.sh"), "k3s-agent.service", "60",
+        ["bash", str(EMBEDDED / "renew-k3s-certificates.sh"), "k3s-agent.service", "60",
          str(tmp_path / "server" / "tls"), str(tmp_path / "agent")],
         capture_output=True, text=True, env=_env(bin_dir, HUBSTACK_RENEW_WAIT_SECONDS="0"), timeout=60,
     )
@@ -1168,7 +1247,7 @@ def test_on_an_existing_network_the_share_is_exported_to_the_hubs_servers_alone(
         metadata_service.meta = cloud_init.server_metadata(CONFIGS["prod"], "control-plane",
                                                            nfs_server="198.51.100.78", nfs_clients=clients)
         host.calls.write_text("")
-        return subprocess.run(["bash", str(SCRIPTS / "export-nfs-nodes.sh")], capture_output=True, text=True,
+        return subprocess.run(["bash", str(EMBEDDED / "export-nfs-nodes.sh")], capture_output=True, text=True,
                               env=env, timeout=60)
 
     (boot_line,) = [line for line in host.exports.read_text().splitlines() if not line.startswith("#")]
@@ -1183,7 +1262,7 @@ def test_on_an_existing_network_the_share_is_exported_to_the_hubs_servers_alone(
         again = export(*clients)
         assert again.returncode == 0 and host.calls.read_text() == ""  # unchanged: no reload
     metadata_service.meta = {"hubstack-nfs-clients-00": "198.51.100.78 10.0.0.1;reboot"}
-    refused = subprocess.run(["bash", str(SCRIPTS / "export-nfs-nodes.sh")], capture_output=True, text=True,
+    refused = subprocess.run(["bash", str(EMBEDDED / "export-nfs-nodes.sh")], capture_output=True, text=True,
                              env=env, timeout=60)
     assert refused.returncode == 1 and "'10.0.0.1;reboot' in hubstack-nfs-clients is not an IPv4 address" in (
         refused.stderr)
