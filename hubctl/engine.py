@@ -52,7 +52,7 @@ class PulumiFailed(RuntimeError):
         self.result = result
         lines = (result.stderr or result.stdout).strip().splitlines()
         # Pulumi's own error lines first (a Go or Python stack trace can follow them), then the tail.
-        said = [line for line in lines if line.lower().startswith(("error", "warning"))]
+        said = [line for line in lines if line.lstrip().lower().startswith(("error", "warning"))]
         tail = "\n".join([*said[:10], *lines[-15:]])
         super().__init__(f"`pulumi {' '.join(command)}` exited {result.returncode}:\n{tail}")
 

@@ -1,5 +1,5 @@
 """engine/build.sh and engine/charts.sh without their inputs: each says what is missing, in one line each, at once,
-and builds nothing."""
+and builds nothing; what a failed pulumi run says."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from config.model import (CERT_MANAGER_CHART, CINDER_CSI_CHART, DEFAULT_CERT_MANAGER_CHART, DEFAULT_CINDER_CSI_CHART,
                           DEFAULT_JUPYTERHUB_CHART, JUPYTERHUB_CHART)
+from hubctl.engine import PulumiFailed
 
 BUILD = Path(__file__).resolve().parent.parent / "engine" / "build.sh"
 SOURCE_REPOS = {"pulumi/pulumi", "pulumi/pulumi-openstack", "pulumi/pulumi-command", "pulumi/pulumi-random",
@@ -49,3 +50,17 @@ def test_charts_check_says_in_one_line_what_is_missing(tmp_path):
     assert (f"{JUPYTERHUB_CHART}-{DEFAULT_JUPYTERHUB_CHART}.tgz {CERT_MANAGER_CHART}-{DEFAULT_CERT_MANAGER_CHART}.tgz "
             f"{CINDER_CSI_CHART}-{DEFAULT_CINDER_CSI_CHART}.tgz") in result.stdout
     assert "make charts" in result.stdout
+
+
+def test_a_failed_pulumi_run_shows_its_error_lines_however_long_the_output():
+    # Pulumi indents a resource's error under Diagnostics, and the outputs and the summary follow it.
+    stdout = "\n".join([
+        "Updating (lab):", *[f"    + openstack:networking:Port port-{index} created" for index in range(40)],
+        "Diagnostics:", "  openstack:compute:Instance (control-plane):",
+        "    error:   sdk-v2/provider2.go:571: Error creating OpenStack server: got 400",
+        "Outputs:", *[f"    output{index}: {index}" for index in range(20)], "Resources:", "    2 errored",
+    ])
+    failed = PulumiFailed(["up", "--yes"], subprocess.CompletedProcess(["pulumi"], 255, stdout, ""))
+    assert "Error creating OpenStack server: got 400" in str(failed)
+    assert str(failed).startswith("`pulumi up --yes` exited 255:\n")
+    assert str(failed).endswith("2 errored")
