@@ -52,14 +52,15 @@ system-deps:
 	  echo "system-deps: done in $$(($$(date +%s) - start)) s"; \
 	fi
 
-## Upstream data not in ../shared/upstream/: cert-manager's CRDs, from its Go module at the pinned chart version
+## Upstream data not in ../shared/upstream/: the Go modules of tests/upstream.py's GO_MODULES
 upstream: setup
-	@module=github.com/cert-manager/cert-manager@$$($(PY) -c 'from config.model import DEFAULT_CERT_MANAGER_CHART as v; print(v)'); \
-	  export GOFLAGS=-mod=mod GOTOOLCHAIN=local; \
-	  if ! GOPROXY=off go mod download $$module 2>/dev/null; then \
-	    echo "upstream: downloading $$module from the Go module proxy (first run: about 20 s)"; \
-	    go mod download $$module; \
-	  fi
+	@export GOFLAGS=-mod=mod GOTOOLCHAIN=local; \
+	  for module in $$($(PY) -c 'from tests.upstream import GO_MODULES; print(*GO_MODULES)'); do \
+	    if ! GOPROXY=off go mod download $$module 2>/dev/null; then \
+	      echo "upstream: downloading $$module from the Go module proxy (first run: about 20 s)"; \
+	      go mod download $$module || exit 1; \
+	    fi; \
+	  done
 
 $(ACTIONLINT):
 	@echo "actionlint: building $(ACTIONLINT_VERSION) from the Go module proxy into $(dir $@) (first run: about a minute)"

@@ -1,4 +1,5 @@
-"""The hub's certificate: cert-manager and a Let's Encrypt ClusterIssuer, or the certificate you bring."""
+"""The hub's certificate: cert-manager and an ACME ClusterIssuer, or the certificate you bring; with either, plain
+HTTP redirected to HTTPS by k3s's Traefik."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from config import HubConfig
-from config.model import CERT_MANAGER_CHART, Acme, AcmeIssuer, ManualTls
+from config.model import CERT_MANAGER_CHART, Acme, AcmeIssuer, ManualTls, NoTls
 from render import certificates
 from render import kubernetes as manifests
 
@@ -48,6 +49,8 @@ class Tls(pulumi.ComponentResource):
             key = pulumi.Output.secret(tls.key.get_secret_value())
             secret = certificates.tls_secret(args.hub_namespace, tls.certificate, key)
             apply_object(f"{name}-secret", secret, in_cluster)
+        if not isinstance(tls, NoTls):
+            apply_object(f"{name}-https-redirect", certificates.https_redirect(), in_cluster)
         self.register_outputs({
             "secretName": self.secret_name,
             "clusterIssuer": self.cluster_issuer,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
 from config.model import Acme, AcmeIssuer
 
 from . import kubernetes, placement
@@ -14,6 +16,15 @@ CERT_MANAGER_RELEASE = "cert-manager"
 # k3s ships traefik as its ingress controller; the hub's ingress and the HTTP-01 solver both use it.
 INGRESS_CLASS = "traefik"
 TLS_SECRET = "hub-tls"
+# k3s installs its Traefik chart with its own values; a HelmChartConfig of the same name and namespace adds to them.
+TRAEFIK_CHART = "traefik"
+# Traefik's own entry-point redirect: the chart's values that render these arguments changed between majors (web's
+# redirectTo until v33, its redirections since v34), the arguments did not. websecure listens on 443 outside the pod.
+HTTPS_REDIRECT_ARGUMENTS = (
+    "--entryPoints.web.http.redirections.entryPoint.to=:443",
+    "--entryPoints.web.http.redirections.entryPoint.scheme=https",
+    "--entryPoints.web.http.redirections.entryPoint.permanent=true",
+)
 # The HMAC key of an ACME external account, where cert-manager reads a ClusterIssuer's Secrets (its own namespace).
 EAB_SECRET = "acme-external-account"
 EAB_SECRET_KEY = "hmac-key"
@@ -58,6 +69,18 @@ def cluster_issuer(tls: AcmeIssuer) -> dict[str, Any]:
         "kind": "ClusterIssuer",
         "metadata": kubernetes.metadata(tls.issuer_name),
         "spec": {"acme": acme},
+    }
+
+
+def https_redirect() -> dict[str, Any]:
+    """Plain HTTP answered by a redirect to HTTPS, on every host and path. ACME's HTTP-01 challenges still pass: the
+    CA (RFC 8555 8.3; Let's Encrypt) and cert-manager's self-check follow a redirect to HTTPS without checking its
+    certificate, and Traefik serves the solver's ingress on 443 as on 80."""
+    return {
+        "apiVersion": "helm.cattle.io/v1",
+        "kind": "HelmChartConfig",
+        "metadata": kubernetes.metadata(TRAEFIK_CHART, kubernetes.SYSTEM_NAMESPACE),
+        "spec": {"valuesContent": yaml.safe_dump({"additionalArguments": list(HTTPS_REDIRECT_ARGUMENTS)})},
     }
 
 

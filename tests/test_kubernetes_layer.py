@@ -12,17 +12,19 @@ import pytest
 import yaml
 
 from config import ConfigError, HubConfig, parse
-from config.model import SECRET_PLACEHOLDER, Acme, AcmeIssuer, ManualTls
+from config.model import SECRET_PLACEHOLDER, Acme, AcmeIssuer, ManualTls, NoTls
 from hubctl.plan import HELM_RELEASE, SERVER, Plan, PlannedResource, run_program
-from render import jupyterhub
+from render import certificates, jupyterhub
 from render.kubernetes import NFS_NOMINAL_CAPACITY
 
 from . import certs
 from .conftest import set_path, stack_data
-from .upstream import CERT_MANAGER, Z2JH, cert_manager_errors, chart_errors, kubernetes_errors, schema_version
+from .upstream import (CERT_MANAGER, Z2JH, cert_manager_errors, chart_errors, helm_chart_config_errors, helm_merge,
+                       kubernetes_errors, schema_version, traefik_chart)
 from .variants import VARIANTS, Variant
 
 CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
+HELM_CHART_CONFIG = "kubernetes:helm.cattle.io/v1:HelmChartConfig"
 PROVIDER = "pulumi:providers:kubernetes"
 
 
@@ -65,6 +67,8 @@ def _expected_kinds(config: HubConfig) -> list[tuple[str, str]]:
         kinds += [("Secret", "acme-external-account")]
     if isinstance(config.tls, ManualTls):
         kinds += [("Secret", "hub-tls")]
+    if not isinstance(config.tls, NoTls):
+        kinds += [("HelmChartConfig", "traefik")]
     if config.gpu_workers:
         kinds += [("DaemonSet", "nvidia-device-plugin")]
     return sorted(kinds)
@@ -85,6 +89,8 @@ def test_every_kubernetes_object_passes_the_cluster_versions_schema(variant):
             continue  # Helm values are checked against the charts
         if resource.type == CLUSTER_ISSUER:
             assert cert_manager_errors(resource.revealed, "clusterissuers") == [], resource.name
+        elif resource.type == HELM_CHART_CONFIG:
+            assert helm_chart_config_errors(resource.revealed) == [], resource.name
         else:
             assert kubernetes_errors(resource.revealed, config.cluster.kubernetes_version) == [], resource.name
 
@@ -131,6 +137,31 @@ def test_jupyterhub_release_waits_for_storage_certificate_and_shared_data(varian
     if isinstance(config.tls, ManualTls):
         needed.add(urns[("Secret", "hub-tls")])
     assert needed <= dependencies
+
+
+def test_plain_http_is_redirected_to_https_by_traefiks_own_arguments():
+    """k3s's Traefik gets, through its HelmChartConfig, the arguments its chart renders for a redirect of web to
+    websecure (`ports.web.redirections`, chart v34 on; `ports.web.redirectTo` rendered the same before): they hold
+    whichever chart a k3s version ships. Their values pass the chart's schema; websecure is the chart's 443."""
+    plan = _plan_of("dev")
+    (config,) = plan.by_type(HELM_CHART_CONFIG)
+    assert config.revealed["metadata"] == {"name": "traefik", "namespace": "kube-system"}
+    values = yaml.safe_load(config.revealed["spec"]["valuesContent"])
+    defaults, validator, template = traefik_chart()
+    assert list(validator.iter_errors(helm_merge(defaults, values))) == []
+    arguments = values["additionalArguments"]
+    rendered = {
+        "to": f":{defaults['ports']['websecure']['exposedPort']}", "scheme": "https", "permanent": "true",
+    }
+    assert arguments == [f"--entryPoints.web.http.redirections.entryPoint.{name}={value}"
+                         for name, value in rendered.items()]
+    for name in rendered:
+        assert f'"--entryPoints.{{{{ $entrypoint }}}}.http.redirections.entryPoint.{name}=' in template, name
+    assert defaults["ports"]["websecure"]["tls"]["enabled"] is True  # the redirect's target serves TLS
+    # Without TLS there is nothing to redirect to.
+    no_tls = _plan_of("oidc-no-tls")
+    assert not no_tls.by_type(HELM_CHART_CONFIG)
+    assert tuple(arguments) == certificates.HTTPS_REDIRECT_ARGUMENTS
 
 
 def test_cluster_issuer_waits_for_cert_manager_and_csi_for_its_cloud_config():

@@ -23,9 +23,14 @@ from .conftest import PROJECT_DIR, UPSTREAM
 Z2JH = UPSTREAM / "z2jh-4.4.0"
 CERT_MANAGER = UPSTREAM / "cert-manager-v1.21.1"
 KUBESPAWNER_TRAITS = UPSTREAM / "kubespawner-7.0.0" / "kubespawner-traits.txt"
-# cert-manager's CRDs are not in ../shared/upstream/: its Go module at the chart's version carries them
-# (deploy/crds/, the source of the chart's CRDs). `make upstream` downloads it from the Go module proxy.
+# Upstream data that is not in ../shared/upstream/, from Go modules (`make upstream` downloads them from the Go module
+# proxy): cert-manager's CRDs at the chart's version (deploy/crds/, the source of the chart's); the HelmChartConfig
+# CRD of k3s's helm-controller (its schema is the same in the 0.16 and 0.17 lines); a Traefik chart of the majors k3s
+# ships (v37), whose values k3s's Traefik takes from a HelmChartConfig.
 CERT_MANAGER_MODULE = f"github.com/cert-manager/cert-manager@{DEFAULT_CERT_MANAGER_CHART}"
+HELM_CONTROLLER_MODULE = "github.com/k3s-io/helm-controller@v0.16.27"
+TRAEFIK_CHART_MODULE = "github.com/traefik/traefik-helm-chart@v37.1.1+incompatible"
+GO_MODULES = (CERT_MANAGER_MODULE, HELM_CONTROLLER_MODULE, TRAEFIK_CHART_MODULE)
 
 
 def helm_merge(defaults: Any, overrides: Any) -> Any:
@@ -78,13 +83,13 @@ def kubernetes_errors(manifest: dict[str, Any], kubernetes_version: str) -> list
 
 
 @lru_cache(maxsize=None)
-def _cert_manager_module() -> Path:
+def go_module(module: str) -> Path:
     # Only from the module cache (GOPROXY=off): tests reach no network.
     env = {**os.environ, "GOPROXY": "off", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
-    result = subprocess.run(["go", "mod", "download", "-json", CERT_MANAGER_MODULE], cwd=PROJECT_DIR, env=env,
+    result = subprocess.run(["go", "mod", "download", "-json", module], cwd=PROJECT_DIR, env=env,
                             capture_output=True, text=True)
     if result.returncode != 0:
-        raise AssertionError(f"{CERT_MANAGER_MODULE} is not in the Go module cache: run `make upstream` "
+        raise AssertionError(f"{module} is not in the Go module cache: run `make upstream` "
                              f"(`make test` does): {result.stdout.strip()} {result.stderr.strip()}")
     return Path(json.loads(result.stdout)["Dir"])
 
@@ -104,14 +109,34 @@ def _closed(schema: Any) -> Any:
 
 
 @lru_cache(maxsize=None)
-def _crd_validator(group: str, plural: str, version: str) -> jsonschema.Draft4Validator:
-    crd = yaml.safe_load((_cert_manager_module() / "deploy" / "crds" / f"{group}_{plural}.yaml").read_text())
+def _crd_validator(crd_file: Path, version: str) -> jsonschema.Draft4Validator:
+    crd = yaml.safe_load(crd_file.read_text())
     (served,) = [entry for entry in crd["spec"]["versions"] if entry["name"] == version]
     return jsonschema.Draft4Validator(_closed(served["schema"]["openAPIV3Schema"]))
 
 
+def _crd_errors(manifest: dict[str, Any], crd_file: Path) -> list[str]:
+    errors = _crd_validator(crd_file, manifest["apiVersion"].split("/")[1]).iter_errors(manifest)
+    return sorted(f"{'.'.join(map(str, error.absolute_path))}: {error.message}" for error in errors)
+
+
 def cert_manager_errors(manifest: dict[str, Any], plural: str) -> list[str]:
     """Errors of a cert-manager object against its CRD's schema (unknown fields refused)."""
-    group, version = manifest["apiVersion"].split("/")
-    errors = _crd_validator(group, plural, version).iter_errors(manifest)
-    return sorted(f"{'.'.join(map(str, error.absolute_path))}: {error.message}" for error in errors)
+    group = manifest["apiVersion"].split("/")[0]
+    return _crd_errors(manifest, go_module(CERT_MANAGER_MODULE) / "deploy" / "crds" / f"{group}_{plural}.yaml")
+
+
+def helm_chart_config_errors(manifest: dict[str, Any]) -> list[str]:
+    """Errors of a k3s HelmChartConfig against its CRD's schema (unknown fields refused)."""
+    crds = go_module(HELM_CONTROLLER_MODULE) / "pkg" / "crds" / "yaml" / "generated"
+    return _crd_errors(manifest, crds / "helm.cattle.io_helmchartconfigs.yaml")
+
+
+@lru_cache(maxsize=None)
+def traefik_chart() -> tuple[dict[str, Any], Any, str]:
+    """The Traefik chart's default values, a validator of its values schema, and its pod template (where its values
+    become Traefik's arguments)."""
+    chart = go_module(TRAEFIK_CHART_MODULE) / "traefik"
+    schema = json.loads((chart / "values.schema.json").read_text())
+    return (yaml.safe_load((chart / "values.yaml").read_text()), jsonschema.validators.validator_for(schema)(schema),
+            (chart / "templates" / "_podtemplate.tpl").read_text())

@@ -42,4 +42,4 @@ def test_the_engine_tears_down_the_servers_alone_and_the_rebuild_keeps_the_kuber
     # The wait for the API server runs again for the new control plane; the provider and every object stay.
     assert {name: op for name, op in names.items() if op != "create"} == {"hub-cluster-api-ready": "replace"}
     kubernetes = [resource["urn"] for resource in resources if resource["type"].startswith("kubernetes:")]
-    assert len(kubernetes) == 10 and not set(kubernetes) & set(ops)
+    assert len(kubernetes) == 11 and not set(kubernetes) & set(ops)
