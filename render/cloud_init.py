@@ -505,8 +505,8 @@ def _script_file(name: str, path: str) -> dict[str, Any]:
 
 def _without_comment_lines(script: str) -> str:
     """The script as the server needs it: its comment lines (a third of the scripts) would take the control plane's
-    user data past Nova's limit. The shebang and shellcheck's directives stay; the scripts have no here-documents,
-    whose lines could start with #."""
+    user data past Nova's limit. The shebang and shellcheck's directives stay; no line of the scripts' here-documents
+    starts with # (the tests check)."""
     first, *rest = script.split("\n")
     return "\n".join([first, *(line for line in rest if not _COMMENT_LINE.match(line))])
 

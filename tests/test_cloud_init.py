@@ -495,6 +495,9 @@ def test_embedded_scripts_are_the_script_files_without_their_comment_lines():
         assert len(content) < len(script.read_text()), script.name  # every script explains itself in comments
         checked = subprocess.run(["bash", "-n"], input=content, capture_output=True, text=True)
         assert checked.returncode == 0, f"{script.name}: {checked.stderr}"
+        # A here-document's line that starts with # is text, not a comment: none may, or it would be dropped.
+        for body in re.findall(r"<<-?\s*'?(\w+)'?\n(.*?)\n\1\n", script.read_text(), re.DOTALL):
+            assert not [line for line in body[1].splitlines() if line.lstrip().startswith("#")], script.name
 
 
 @pytest.mark.parametrize(
@@ -1330,3 +1333,91 @@ def test_the_control_plane_boots_with_the_host_key_the_program_checks():
             assert keys == {"ed25519_private": HOST_KEY.private_openssh, "ed25519_public": HOST_KEY.public_openssh}
         else:
             assert keys is None, name
+
+
+# ------------------------------------------------------------------------------- the k3s installer, for real
+
+K3S_RELEASE = "v1.33.5+k3s1"
+
+
+class K3sRelease:
+    """A k3s release on a stand-in for GitHub (curl serves files of a folder), and the host it installs onto:
+    bin and systemd folders of its own, systemctl recorded."""
+
+    def __init__(self, root: Path, binary: bytes = b"#!/bin/sh\necho 'k3s version v1.33.5+k3s1 (abc)'\n"):
+        self.root = root
+        self.release = root / "releases" / K3S_RELEASE.replace("+", "%2B")
+        self.release.mkdir(parents=True)
+        (self.release / "k3s").write_bytes(binary)
+        self.listed = hashlib.sha256(binary).hexdigest()
+        self.list_checksums({"k3s": self.listed, "k3s-airgap-images-amd64.tar": "0" * 64})
+        self.bin_dir, self.systemd_dir, stubs = root / "usr-local-bin", root / "systemd", root / "stubs"
+        for folder in (self.bin_dir, self.systemd_dir, stubs):
+            folder.mkdir()
+        self.calls, self.fetched = root / "systemctl.log", root / "curl.log"
+        _stub(stubs / "systemctl", f'echo "$*" >> "{self.calls}"')
+        _stub(stubs / "curl", textwrap.dedent(f"""\
+            out=""; url=""
+            while [ "$#" -gt 0 ]; do
+              case "$1" in -o) out=$2; shift ;; https://*) url=$1 ;; esac
+              shift
+            done
+            echo "$url" >> "{self.fetched}"
+            cp "{root}/releases/${{url#https://releases.test/}}" "$out" 2>/dev/null || exit 22"""))
+        self.env = _env(stubs, HUBSTACK_K3S_RELEASES="https://releases.test", HUBSTACK_BIN_DIR=str(self.bin_dir),
+                        HUBSTACK_SYSTEMD_DIR=str(self.systemd_dir))
+
+    def list_checksums(self, checksums: dict[str, str]) -> None:
+        (self.release / "sha256sum-amd64.txt").write_text(
+            "".join(f"{checksum}  {name}\n" for name, checksum in checksums.items()))
+
+    def install(self, role: str, version: str = K3S_RELEASE) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(EMBEDDED / "install-k3s.sh"), role, version], env=self.env,
+                              capture_output=True, text=True, timeout=60)
+
+    def systemctl(self) -> list[str]:
+        return self.calls.read_text().splitlines() if self.calls.exists() else []
+
+
+@pytest.mark.parametrize("role, service, service_type", [("server", "k3s", "notify"), ("agent", "k3s-agent", "exec")])
+def test_the_installer_installs_the_release_binary_its_checksum_list_names(tmp_path, role, service, service_type):
+    host = K3sRelease(tmp_path)
+    (host.bin_dir / "kubectl").write_text("an admin's own kubectl\n")
+    installed = host.install(role)
+    assert installed.returncode == 0, installed.stderr
+    assert (host.bin_dir / "k3s").read_bytes() == (host.release / "k3s").read_bytes()
+    assert os.access(host.bin_dir / "k3s", os.X_OK) and not (host.bin_dir / ".k3s.new").exists()
+    assert os.readlink(host.bin_dir / "crictl") == "k3s" and os.readlink(host.bin_dir / "ctr") == "k3s"
+    assert (host.bin_dir / "kubectl").read_text() == "an admin's own kubectl\n"  # left as it was
+    unit = (host.systemd_dir / f"{service}.service").read_text()
+    assert f"\nType={service_type}\n" in unit and f"\nExecStart={host.bin_dir}/k3s {role}\n" in unit
+    assert "\nDelegate=yes\n" in unit and "\nKillMode=process\n" in unit and "\nWantedBy=multi-user.target\n" in unit
+    assert host.systemctl() == ["daemon-reload", f"enable {service}.service", f"restart {service}.service"]
+    # The release's own files, by its URL-encoded tag, over HTTPS only.
+    assert host.fetched.read_text().splitlines() == [
+        "https://releases.test/v1.33.5%2Bk3s1/sha256sum-amd64.txt", "https://releases.test/v1.33.5%2Bk3s1/k3s"]
+    assert host.listed in installed.stdout
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda host: host.list_checksums({"k3s": "f" * 64}), "its release lists " + "f" * 64 + ": not installing it"),
+    (lambda host: host.list_checksums({"k3s-arm64": "f" * 64}), "the checksum list of v1.33.5+k3s1 names no k3s"),
+    (lambda host: (host.release / "k3s").unlink(), "cannot download https://releases.test/v1.33.5%2Bk3s1/k3s"),
+], ids=["checksum-differs", "binary-not-listed", "binary-missing"])
+def test_the_installer_installs_nothing_it_cannot_verify(tmp_path, change, message):
+    host = K3sRelease(tmp_path)
+    (host.bin_dir / "k3s").write_text("the running k3s\n")
+    change(host)
+    refused = host.install("server")
+    assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+    assert (host.bin_dir / "k3s").read_text() == "the running k3s\n"
+    assert not list(host.systemd_dir.iterdir()) and host.systemctl() == []
+
+
+def test_the_installer_refuses_what_is_no_k3s_release(tmp_path):
+    host = K3sRelease(tmp_path)
+    refused = host.install("server", "latest")
+    assert refused.returncode == 1 and "'latest' is not a k3s release" in refused.stderr
+    assert not host.fetched.exists()
+    refused = host.install("master")
+    assert refused.returncode == 2 and "role must be server or agent" in refused.stderr
