@@ -8,6 +8,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as kubernetes
 import pulumi_openstack as openstack
+import pulumi_random as random
 
 from config import HubConfig
 from config.model import CINDER_CSI_CHART, CinderHomes
@@ -62,24 +63,43 @@ class UserStorage(pulumi.ComponentResource):
 
     def _cinder_csi(self, name: str, args: UserStorageArgs, in_cluster: pulumi.ResourceOptions) -> pulumi.Output[str]:
         config = args.config
-        # The driver's own identity: revocable in Keystone without touching the person who ran `pulumi up`.
-        credential = openstack.identity.ApplicationCredential(
-            f"{name}-application-credential",
-            name=f"hubstack-{config.name}-cinder-csi",
-            description=f"Cinder CSI driver of the hub {config.hostname} (managed by Pulumi)",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        cloud_conf = pulumi.Output.all(credential.id, credential.secret).apply(
+        assert isinstance(config.user_storage, CinderHomes)
+        given = config.user_storage.application_credential
+        if given is not None:
+            assert given.secret is not None  # the model requires it
+            credential_id = pulumi.Output.from_input(given.id)
+            credential_secret = pulumi.Output.secret(given.secret.get_secret_value())
+        else:
+            # The driver's own identity: revocable in Keystone without touching the person who ran `pulumi up`; it
+            # cannot make credentials itself (unrestricted: false). Keystone cannot change a credential, so a change
+            # of its arguments replaces it, new before old, and Keystone refuses a new one named as the old (409):
+            # its name ends in a random part that is new whenever the arguments change (the keepers), or the hub's
+            # name, or when an admin replaces it to rotate the credential.
+            arguments = {"description": "Cinder CSI driver of a JupyterHub made by hubstack (managed by Pulumi)",
+                         "unrestricted": False}
+            credential_name = random.RandomId(
+                f"{name}-application-credential-name", byte_length=4, prefix=f"hubstack-{config.name}-cinder-csi-",
+                keepers={key: str(value) for key, value in arguments.items()},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            credential = openstack.identity.ApplicationCredential(
+                f"{name}-application-credential", name=credential_name.hex, **arguments,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            credential_id, credential_secret = credential.id, credential.secret
+        cloud_conf = pulumi.Output.all(credential_id, credential_secret).apply(
             lambda credential: storage.cloud_conf(config.cloud, *credential)
         )
+        secret_name = credential_id.apply(storage.cloud_config_secret_name)
         cloud_config = apply_object(
-            f"{name}-cloud-config", storage.cloud_config_secret(pulumi.Output.secret(cloud_conf)), in_cluster
+            f"{name}-cloud-config", storage.cloud_config_secret(secret_name, pulumi.Output.secret(cloud_conf)),
+            in_cluster,
         )
         release = helm.release(
             f"{name}-cinder-csi", config, CINDER_CSI_CHART, storage.CINDER_CSI_REPOSITORY,
             name=storage.CINDER_CSI_RELEASE,
             namespace=manifests.SYSTEM_NAMESPACE,
-            values=storage.cinder_csi_values(config),
+            values=storage.cinder_csi_values(config, secret_name),
             opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[cloud_config])),
         )
         return release.name

@@ -21,7 +21,7 @@ from pydantic import SecretStr, ValidationError
 from . import stack_yaml
 from .errors import UNSET_SECRET, ConfigError, join_path, problems_from_validation
 from .model import SECRET_PLACEHOLDER, HubConfig
-from .provider_cloud import cloud_mismatches, provider_cloud
+from .provider_cloud import cloud_mismatches, credential_warnings, provider_cloud
 
 PROJECT = "hubstack"
 CONFIG_KEY = "hub"
@@ -72,10 +72,14 @@ def load_from_stack() -> HubConfig:
     source = f"stack {pulumi.get_stack()}"
     config = parse(pulumi.Config(PROJECT).get_object(CONFIG_KEY), source, plaintext_secrets=not is_config_secret(key))
     openstack = pulumi.Config("openstack")
-    settings = {name: value for name in ("cloud", "authUrl", "region") if (value := openstack.get(name))}
-    problems = cloud_mismatches(config, provider_cloud(settings, os.environ))
+    settings = {name: value for name in ("cloud", "authUrl", "region", "applicationCredentialId",
+                                         "applicationCredentialName") if (value := openstack.get(name))}
+    provider = provider_cloud(settings, os.environ)
+    problems = cloud_mismatches(config, provider)
     if problems:
         raise ConfigError([(f"{CONFIG_KEY}.{key}", message) for key, message in problems], source)
+    for key, message in credential_warnings(config, provider):
+        pulumi.log.warn(f"{CONFIG_KEY}.{key}: {message}")
     return config
 
 

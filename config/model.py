@@ -560,8 +560,26 @@ class AdoptedVolume(Model):
     )
 
 
+class ApplicationCredential(Model):
+    """An application credential made outside the program, for the Cinder CSI driver."""
+
+    id: str = Field(
+        pattern=rule(r"^[0-9a-f]{32}$", "a Keystone ID: 32 lowercase hexadecimal digits, as "
+                     "`openstack application credential show` gives it"),
+        description="Its ID.",
+    )
+    secret: Secret = None
+
+
 class CinderHomes(Model):
     type: Literal["cinder"] = "cinder"
+    application_credential: Optional[ApplicationCredential] = Field(
+        None, description="The Cinder CSI driver's Keystone application credential, made by you (`openstack "
+        "application credential create`, on the hub's project, with no more roles than member). Unset, the program "
+        "makes one, which Keystone allows only if the program signs in with a password or an unrestricted "
+        "application credential (Jetstream2's are restricted unless made otherwise); a credential made by the "
+        "program belongs to whoever ran that `pulumi up`, and only they can delete it."
+    )
     capacity: KubeQuantity = Field("10Gi", description="Size of each user's Cinder volume, e.g. 10Gi.")
     storage_class: DnsName = Field("cinder-retain", description="Name of the storage class (reclaim: Retain).")
     adopt: list[AdoptedVolume] = Field(

@@ -1,6 +1,8 @@
 """The Keystone and region the OpenStack provider talks to, found where it finds them, so that the Cinder CSI driver
 (which reads hub.cloud.authUrl and region) is sent to the same cloud: the provider makes the driver's application
 credential there, and a driver sent elsewhere fails to authenticate and crash-loops until the release times out.
+And whether the provider signs in with an application credential, which Keystone lets make the driver's only if it
+was made unrestricted.
 
 pulumi-openstack (terraform-provider-openstack) takes each setting from its stack config (`openstack:authUrl`,
 `openstack:region`), else from the `OS_*` variable that is that setting's default, else from the clouds.yaml entry
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from .model import CINDER_CSI_CHART, HubConfig
+from .model import CINDER_CSI_CHART, CinderHomes, HubConfig
 
 # The variable openstacksdk and the provider read the clouds.yaml path from, besides the standard places.
 CLOUDS_FILE_VARIABLE = "OS_CLIENT_CONFIG_FILE"
@@ -28,6 +30,7 @@ class Setting:
 class ProviderCloud:
     auth_url: Optional[Setting]
     region: Optional[Setting]
+    application_credential: Optional[Setting] = None  # its ID or name, where the provider signs in with one
 
 
 def provider_cloud(settings: Mapping[str, str], environ: Mapping[str, str]) -> ProviderCloud:
@@ -40,6 +43,12 @@ def provider_cloud(settings: Mapping[str, str], environ: Mapping[str, str]) -> P
                         (f"clouds.yaml cloud {cloud!r}", entry.get("auth_url"))),
         region=_first(("openstack:region", settings.get("region")), ("OS_REGION_NAME", environ.get("OS_REGION_NAME")),
                       (f"clouds.yaml cloud {cloud!r}", entry.get("region"))),
+        application_credential=_first(
+            *((f"openstack:{key}", settings.get(key)) for key in ("applicationCredentialId", "applicationCredentialName")),
+            *((variable, environ.get(variable)) for variable in ("OS_APPLICATION_CREDENTIAL_ID",
+                                                                 "OS_APPLICATION_CREDENTIAL_NAME")),
+            (f"clouds.yaml cloud {cloud!r}", entry.get("application_credential")),
+        ),
     )
 
 
@@ -58,7 +67,9 @@ def _clouds_yaml_entry(cloud: str, clouds_file: Optional[str]) -> dict[str, Opti
         ).get_one(cloud=cloud)
     except exceptions.ConfigException:
         return {}  # no such entry: the provider says so itself
-    return {"auth_url": region.config.get("auth", {}).get("auth_url"), "region": region.region_name or None}
+    auth = region.config.get("auth", {})
+    return {"auth_url": auth.get("auth_url"), "region": region.region_name or None,
+            "application_credential": auth.get("application_credential_id") or auth.get("application_credential_name")}
 
 
 def cloud_mismatches(config: HubConfig, provider: ProviderCloud) -> list[tuple[str, str]]:
@@ -81,3 +92,18 @@ def cloud_mismatches(config: HubConfig, provider: ProviderCloud) -> list[tuple[s
 
 def _same(value: Optional[str]) -> str:
     return (value or "").rstrip("/").lower()
+
+
+def credential_warnings(config: HubConfig, provider: ProviderCloud) -> list[tuple[str, str]]:
+    """(key, message) where the program would make the driver's credential while signed in with one."""
+    homes = config.user_storage
+    if (CINDER_CSI_CHART not in config.charts_in_use or not isinstance(homes, CinderHomes)
+            or homes.application_credential is not None or provider.application_credential is None):
+        return []
+    return [("userStorage.applicationCredential", (
+        f"is unset, so the program makes the Cinder CSI driver's application credential, signed in with one "
+        f"({provider.application_credential.value}, from {provider.application_credential.source}): Keystone "
+        "refuses that (403) unless yours was made unrestricted, as Jetstream2's are not unless asked. Make one for "
+        "the driver (`openstack application credential create hubstack-<hub>-cinder-csi`) and set "
+        "hub.userStorage.applicationCredential.id and, as a secret, .secret"
+    ))]

@@ -40,20 +40,26 @@ _COMPUTED: dict[str, dict[str, Any]] = {
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
-# Resources whose ID the program reads for its shape: a Cinder volume ID names the device on the server.
+# Resources whose ID the program reads for its shape: a Cinder volume ID names the device on the server, an
+# application credential's (a UUID's hex digits in Keystone) the Secret that holds it.
 _UUID_IDS = {"openstack:blockstorage/volume:Volume"}
+_HEX_IDS = {"openstack:identity/applicationCredential:ApplicationCredential"}
 
 
 def resource_id(type_: str, name: str) -> str:
     """The ID the mocks give a resource: `<name>-id`, or a stable UUID where the real ID is one that is parsed."""
-    if type_ in _UUID_IDS:
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hubstack-offline-plan:{name}"))
+    if type_ in _UUID_IDS | _HEX_IDS:
+        offline = uuid.uuid5(uuid.NAMESPACE_URL, f"hubstack-offline-plan:{name}")
+        return offline.hex if type_ in _HEX_IDS else str(offline)
     return f"{name}-id"
 
 
 def computed_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """The outputs a provider would compute for a new resource, absent from its inputs: stable fakes."""
     computed = {key: value for key, value in _COMPUTED.get(type_, {}).items() if key not in inputs}
+    if type_ == "random:index/randomId:RandomId":
+        # A random name's stable stand-in: its prefix, then 4 bytes in hex.
+        computed["hex"] = f"{inputs.get('prefix', '')}{zlib.crc32(name.encode()):08x}"
     if type_ == "openstack:networking/port:Port":
         # A fixed address is the port's; Neutron's DHCP picks the others when the port is created: here an address
         # of the documentation range (RFC 5737) that stands for the port, which the user data can hold.

@@ -44,14 +44,20 @@ def cloud_conf(cloud: Cloud, credential_id: str, credential_secret: str) -> str:
     return conf
 
 
-def cloud_config_secret(cloud_conf_text: Any) -> dict[str, Any]:
-    return kubernetes.secret(CLOUD_CONFIG_SECRET, kubernetes.SYSTEM_NAMESPACE, {CLOUD_CONFIG_FILE: cloud_conf_text})
+def cloud_config_secret_name(credential_id: str) -> str:
+    """The Secret's name carries its credential's ID: a new credential is a new Secret, which the chart's pods name,
+    so they roll onto it (a Secret's new content alone would not reach the running driver)."""
+    return f"{CLOUD_CONFIG_SECRET}-{credential_id[:8]}"
 
 
-def cinder_csi_values(config: HubConfig) -> dict[str, Any]:
+def cloud_config_secret(name: Any, cloud_conf_text: Any) -> dict[str, Any]:
+    return kubernetes.secret(name, kubernetes.SYSTEM_NAMESPACE, {CLOUD_CONFIG_FILE: cloud_conf_text})
+
+
+def cinder_csi_values(config: HubConfig, secret_name: Any) -> dict[str, Any]:
     return {
         # The cloud config comes from our own Secret (created by Pulumi, marked secret), not from the chart.
-        "secret": {"enabled": True, "create": False, "name": CLOUD_CONFIG_SECRET, "filename": CLOUD_CONFIG_FILE},
+        "secret": {"enabled": True, "create": False, "name": secret_name, "filename": CLOUD_CONFIG_FILE},
         # The storage class is ours (storage_class below): Retain and default, validated with the other objects.
         "storageClass": {"enabled": False},
         # Tags every volume with the hub, so an operator can tell in OpenStack which hub a volume belongs to.

@@ -13,6 +13,7 @@ import yaml
 
 from config import ConfigError, HubConfig, parse
 from config.model import SECRET_PLACEHOLDER, Acme, AcmeIssuer, ManualTls, NoTls
+from hubctl.mocks import resource_id
 from hubctl.plan import HELM_RELEASE, SERVER, Plan, PlannedResource, run_program
 from render import certificates, jupyterhub
 from render.kubernetes import NFS_NOMINAL_CAPACITY
@@ -25,6 +26,8 @@ from .variants import VARIANTS, Variant
 
 CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 HELM_CHART_CONFIG = "kubernetes:helm.cattle.io/v1:HelmChartConfig"
+APPLICATION_CREDENTIAL = "openstack:identity/applicationCredential:ApplicationCredential"
+RANDOM_ID = "random:index/randomId:RandomId"
 PROVIDER = "pulumi:providers:kubernetes"
 
 
@@ -57,7 +60,10 @@ def _expected_kinds(config: HubConfig) -> list[tuple[str, str]]:
     if config.homes_on_nfs:
         kinds += [("PersistentVolume", "hubstack-homes"), ("PersistentVolumeClaim", "homes")]
     else:
-        kinds += [("StorageClass", config.user_storage.storage_class), ("Secret", "cinder-csi-cloud-config")]
+        credential_id = config.user_storage.application_credential.id if config.user_storage.application_credential \
+            else resource_id(APPLICATION_CREDENTIAL, "hub-user-storage-application-credential")
+        kinds += [("StorageClass", config.user_storage.storage_class),
+                  ("Secret", f"cinder-csi-cloud-config-{credential_id[:8]}")]
         kinds += [("PersistentVolume", f"hubstack-adopted-{volume.volume_id}") for volume in config.user_storage.adopt]
     if config.shared_data:
         kinds += [("PersistentVolume", "hubstack-shared-data"), ("PersistentVolumeClaim", "shared-data")]
@@ -200,11 +206,42 @@ def test_no_real_secret_reaches_the_plan():
 
 def test_cinder_cloud_config_carries_the_application_credential():
     plan = _plan(VARIANTS[0])
-    credential = plan.by_type("openstack:identity/applicationCredential:ApplicationCredential")[0]
-    cloud_conf = plan.named("hub-user-storage-cloud-config").revealed["stringData"]["cloud.conf"]
-    assert f"application-credential-id={credential.name}-id" in cloud_conf
+    (credential,) = plan.by_type(APPLICATION_CREDENTIAL)
+    (credential_name,) = plan.by_type(RANDOM_ID)
+    cloud_config = plan.named("hub-user-storage-cloud-config").revealed
+    cloud_conf = cloud_config["stringData"]["cloud.conf"]
+    credential_id = resource_id(APPLICATION_CREDENTIAL, credential.name)
+    assert f"application-credential-id={credential_id}\n" in cloud_conf
     assert f"application-credential-secret={SECRET_PLACEHOLDER}" in cloud_conf
     assert "pulumi:providers:kubernetes" not in credential.provider  # an OpenStack resource
+    # It makes no credentials; every argument Keystone could not change in place renews the random part of its name
+    # (Keystone refuses a second credential of the same name), and the hub's name is in it.
+    assert credential.inputs["unrestricted"] is False
+    arguments = {key: str(value) for key, value in credential.inputs.items() if key != "name"}
+    assert credential_name.inputs["keepers"] == arguments
+    prefix = f"hubstack-{VARIANTS[0].config().name}-cinder-csi-"
+    assert credential_name.inputs["prefix"] == prefix and credential_name.inputs["byteLength"] == 4
+    assert re.fullmatch(re.escape(prefix) + "[0-9a-f]{8}", credential.inputs["name"])
+    # A new credential is a new Secret, which the driver's pods name: they roll onto it.
+    secret_name = f"cinder-csi-cloud-config-{credential_id[:8]}"
+    assert cloud_config["metadata"]["name"] == secret_name
+    assert _release(plan, "openstack-cinder-csi").revealed["values"]["secret"]["name"] == secret_name
+
+
+def test_an_application_credential_of_the_admins_is_used_as_given(tmp_path):
+    """One made outside the program (a restricted deploy credential cannot make one; its owner may be a service
+    identity): no credential in the stack, its ID and secret in the driver's cloud.conf, the secret marked secret."""
+    given_id = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    data = stack_data("dev")
+    set_path(data, "userStorage.applicationCredential", {"id": given_id, "secret": "s3cret-of-the-driver"})
+    plan = run_program(parse(data, "test", offline=True), "test")
+    assert not plan.by_type(APPLICATION_CREDENTIAL) and not plan.by_type(RANDOM_ID)
+    cloud_config = plan.named("hub-user-storage-cloud-config")
+    assert cloud_config.inputs["stringData"] == SECRET_PLACEHOLDER
+    assert f"application-credential-id={given_id}\napplication-credential-secret=s3cret-of-the-driver\n" in \
+        cloud_config.revealed["stringData"]["cloud.conf"]
+    assert cloud_config.revealed["metadata"]["name"] == "cinder-csi-cloud-config-0f1e2d3c"
+    assert "s3cret-of-the-driver" not in json.dumps(plan.as_json())
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)

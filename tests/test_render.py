@@ -240,8 +240,8 @@ def test_cluster_issuer_of_an_institutional_ca_binds_its_external_account():
 
 def test_cinder_csi_uses_our_secret_and_runs_its_node_plugin_on_workers():
     config = VARIANTS[0].config()
-    values = storage.cinder_csi_values(config)
-    assert values["secret"] == {"enabled": True, "create": False, "name": storage.CLOUD_CONFIG_SECRET,
+    values = storage.cinder_csi_values(config, "cinder-csi-cloud-config-0123abcd")
+    assert values["secret"] == {"enabled": True, "create": False, "name": "cinder-csi-cloud-config-0123abcd",
                                 "filename": "cloud.conf"}
     assert values["storageClass"] == {"enabled": False}
     assert values["csi"]["plugin"]["nodePlugin"]["tolerations"] == [{"operator": "Exists"}]

@@ -120,7 +120,7 @@ def test_teardown_prints_what_goes_and_stays_and_runs_the_destroy_it_prints(tmp_
     assert f"  {shlex.join(['pulumi', *expected])}\n" in result.stdout
     assert "  - server atmos-course-worker-3 (m3.large, its 100 GB boot volume)" in result.stdout
     assert "  - volume atmos-course-shared-data" in result.stdout
-    assert "the Kubernetes layer (10 resources" in result.stdout
+    assert "the Kubernetes layer (11 resources" in result.stdout
 
 
 def test_teardown_of_a_stack_without_servers_runs_nothing(tmp_path: Path):
