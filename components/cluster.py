@@ -72,10 +72,9 @@ class Cluster(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
 
+        # The program's own SSH key, for its wait on the API: authorized on the control plane alone, by cloud-init.
+        # Not a Nova key pair, which belongs to the user who made it (no teammate could delete it).
         ssh_key = tls.PrivateKey(f"{name}-ssh-key", algorithm="ED25519", opts=child)
-        self._keypair = openstack.compute.Keypair(
-            f"{name}-keypair", name=f"{config.name}-hubstack", public_key=ssh_key.public_key_openssh, opts=child
-        )
         # The control plane's SSH host key: the program's SSH to it (the API wait) checks it, and admins can too
         # (the sshHostKey output). Kept across rebuilds of the server, as the server's address is.
         host_key = tls.PrivateKey(f"{name}-control-plane-host-key", algorithm="ED25519", opts=child)
@@ -117,7 +116,7 @@ class Cluster(pulumi.ComponentResource):
         )
         control_plane_user_data = pulumi.Output.all(
             state, self.control_plane_address, self.public_address, nfs, serving_from_control_plane,
-            host_key.private_key_openssh, host_key.public_key_openssh,
+            host_key.private_key_openssh, host_key.public_key_openssh, ssh_key.public_key_openssh,
         ).apply(
             lambda values: cloud_init.control_plane_user_data(
                 config,
@@ -126,6 +125,7 @@ class Cluster(pulumi.ComponentResource):
                 public_address=values[2],
                 nfs=values[3] if values[4] else None,
                 host_key=cloud_init.HostKey(values[5], values[6]),
+                program_key=values[7],
             )
         )
         # The port keeps the address, and a volume can be attached to one server only: the old server must release
@@ -335,7 +335,6 @@ class Cluster(pulumi.ComponentResource):
             name=server_name,
             flavor_name=flavor,
             availability_zone=config.cloud.availability_zone,
-            key_pair=self._keypair.name,
             block_devices=block_devices,
             networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
             user_data=user_data,

@@ -44,7 +44,8 @@ def provider_cloud(settings: Mapping[str, str], environ: Mapping[str, str]) -> P
         region=_first(("openstack:region", settings.get("region")), ("OS_REGION_NAME", environ.get("OS_REGION_NAME")),
                       (f"clouds.yaml cloud {cloud!r}", entry.get("region"))),
         application_credential=_first(
-            *((f"openstack:{key}", settings.get(key)) for key in ("applicationCredentialId", "applicationCredentialName")),
+            *((f"openstack:{key}", settings.get(key))
+              for key in ("applicationCredentialId", "applicationCredentialName")),
             *((variable, environ.get(variable)) for variable in ("OS_APPLICATION_CREDENTIAL_ID",
                                                                  "OS_APPLICATION_CREDENTIAL_NAME")),
             (f"clouds.yaml cloud {cloud!r}", entry.get("application_credential")),

@@ -174,9 +174,10 @@ class NfsServe:
 
 def control_plane_user_data(
     config: HubConfig, *, state: ClusterState, private_address: str, public_address: str, nfs: Optional[NfsServe],
-    host_key: HostKey,
+    host_key: HostKey, program_key: str,
 ) -> str:
-    """public_address: where the hub and its API are reached, the floating IP or (without one) private_address."""
+    """public_address: where the hub and its API are reached, the floating IP or (without one) private_address.
+    program_key: the public key of the program's SSH (its wait for the API), authorized for the image's user."""
     private_address = _ipv4(private_address, "private_address")
     public_address = _ipv4(public_address, "public_address")
     k3s_config = {
@@ -213,7 +214,7 @@ def control_plane_user_data(
         files.extend(_nfs_files(config))
         commands.extend(_nfs_commands(config, nfs))
     return _document(packages=_packages(k3s=True, nfs_server=nfs is not None), files=files, commands=commands,
-                     host_key=host_key)
+                     host_key=host_key, authorized_keys=[_ssh_public_key(program_key, "program_key")])
 
 
 def worker_user_data(config: HubConfig, *, agent_token: str, control_plane_address: str) -> str:
@@ -519,13 +520,17 @@ def _file(path: str, content: str, permissions: str) -> dict[str, Any]:
 
 
 def _document(*, packages: list[str], files: list[dict[str, Any]], commands: list[str],
-              apt_sources: Optional[dict[str, Any]] = None, host_key: Optional[HostKey] = None) -> str:
+              apt_sources: Optional[dict[str, Any]] = None, host_key: Optional[HostKey] = None,
+              authorized_keys: Sequence[str] = ()) -> str:
     # No admin SSH key and no k3s version here: they are metadata (server_metadata), changed in place.
     document: dict[str, Any] = {"package_update": True, "packages": packages}
     if host_key is not None:
         # The server's ed25519 host key is this one, known to the program before the server boots (cloud-init
         # still makes the other types).
         document["ssh_keys"] = {"ed25519_private": host_key.private_openssh, "ed25519_public": host_key.public_openssh}
+    if authorized_keys:
+        # The image's default user's; sync-node.sh keeps them, outside the admins' keys it writes between markers.
+        document["ssh_authorized_keys"] = list(authorized_keys)
     if apt_sources:
         document["apt"] = {"sources": apt_sources}
     document["write_files"] = files
@@ -550,6 +555,13 @@ def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(str, _string)
+
+
+def _ssh_public_key(value: str, name: str) -> str:
+    key = value.strip()
+    if not re.fullmatch(r"ssh-ed25519 [A-Za-z0-9+/]+=*( [^\n]*)?", key):
+        raise ValueError(f"{name} is not one OpenSSH ed25519 public key line: {value!r}")
+    return key
 
 
 def _ipv4(value: str, name: str) -> str:

@@ -81,6 +81,7 @@ PRIVATE_ADDRESS = "10.0.42.10"
 FLOATING_IP = "149.165.150.10"
 HOST_KEY = cloud_init.HostKey("-----BEGIN OPENSSH PRIVATE KEY-----\nhost\n-----END OPENSSH PRIVATE KEY-----\n",
                               "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheControlPlane0000000000000000000")
+PROGRAM_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProgramsOwnKeyForTheApiWait000000000000000 hubstack"
 VOLUME_ID = "0d4f3a5e-8c2b-4e7f-9a1d-3b5c7e9f1a2b"
 STATE_VOLUME_ID = "7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 CA_FILES = {path: f"-----BEGIN TEST-----\n{path}\n-----END TEST-----\n" for path in sorted(K3S_TLS_FILES)}
@@ -118,7 +119,8 @@ CONFIGS = _configs()
 def _control_plane(config: HubConfig, **given) -> str:
     """The control plane's user data, from the test's cluster state and addresses unless `given`."""
     return control_plane_user_data(config, **({"state": STATE, "private_address": PRIVATE_ADDRESS,
-                                               "public_address": FLOATING_IP, "host_key": HOST_KEY, "nfs": None}
+                                               "public_address": FLOATING_IP, "host_key": HOST_KEY, "nfs": None,
+                                               "program_key": PROGRAM_KEY}
                                               | given))
 
 
@@ -398,7 +400,8 @@ def test_user_data_holds_neither_admin_keys_nor_the_k3s_version(name: str):
     """What admins change on a running hub is server metadata, changed in place: user data would replace servers."""
     config = CONFIGS[name.split("/")[0]]
     assert config.cluster.k3s_version not in RENDERED[name]
-    assert "ssh_authorized_keys" not in _doc(name)
+    # The program's own key alone (the control plane's, for the API wait), never an admin's.
+    assert _doc(name).get("ssh_authorized_keys") in (None, [PROGRAM_KEY])
     for key in config.cluster.ssh_public_keys:
         assert key.split()[1] not in RENDERED[name]
     files = _files(name)
@@ -897,7 +900,7 @@ def test_k3s_state_of_another_cluster_is_not_started_on(tmp_path: Path, state_ho
 
 # ------------------------------------------------------------------------ the node's sync script, for real
 
-NOVA_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfflinePlanPlaceholderKey0000000000000000 hubstack"
+CLOUD_INIT_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfflinePlanPlaceholderKey0000000000000000 hubstack"
 HOSTS = "127.0.0.1 localhost\n10.0.42.10 lab-hub.novalocal lab-hub\n"
 
 
@@ -934,14 +937,14 @@ class MetadataService:
 
 
 class SyncedNode:
-    """A server's root in a temp dir: the image user's authorized_keys (with the Nova key pair's key), and k3s as
+    """A server's root in a temp dir: the image user's authorized_keys (with the key cloud-init wrote), and k3s as
     an installer stub that records its calls and a `k3s --version` that reports what it installed."""
 
     def __init__(self, root: Path, metadata: MetadataService, role: str):
         self.root, self.metadata, self.role = root, metadata, role
         self.authorized_keys = root / "home" / "ubuntu" / ".ssh" / "authorized_keys"
         self.authorized_keys.parent.mkdir(parents=True)
-        self.authorized_keys.write_text(NOVA_KEY + "\n")
+        self.authorized_keys.write_text(CLOUD_INIT_KEY + "\n")
         self.hosts = root / "etc" / "hosts"
         self.hosts.parent.mkdir()
         self.hosts.write_text(HOSTS)
@@ -998,7 +1001,7 @@ def test_sync_installs_k3s_and_the_keys_on_a_new_server_and_then_changes_nothing
     assert first.returncode == 0, first.stdout + first.stderr
     assert node.install_calls() == ["server v1.33.5+k3s1"]
     lines = node.authorized_keys.read_text().splitlines()
-    assert lines[0] == NOVA_KEY and lines[2:4] == [ADMIN, TA_RSA] and len(lines) == 5
+    assert lines[0] == CLOUD_INIT_KEY and lines[2:4] == [ADMIN, TA_RSA] and len(lines) == 5
     assert oct(node.authorized_keys.stat().st_mode & 0o777) == "0o600"
     before = node.authorized_keys.read_text()
     again = node.run()
@@ -1006,16 +1009,16 @@ def test_sync_installs_k3s_and_the_keys_on_a_new_server_and_then_changes_nothing
     assert node.install_calls() == ["server v1.33.5+k3s1"] and node.authorized_keys.read_text() == before
 
 
-def test_sync_follows_key_changes_and_keeps_the_key_pairs_line(tmp_path: Path, metadata_service):
+def test_sync_follows_key_changes_and_keeps_the_line_cloud_init_wrote(tmp_path: Path, metadata_service):
     node = SyncedNode(tmp_path, metadata_service, "none")
     for keys in ([ADMIN], [ADMIN, TA_RSA], [TA_RSA], []):
         metadata_service.meta = _metadata("v1.33.5+k3s1", keys)
         result = node.run()
         assert result.returncode == 0, result.stdout + result.stderr
         lines = node.authorized_keys.read_text().splitlines()
-        assert lines[0] == NOVA_KEY
+        assert lines[0] == CLOUD_INIT_KEY
         assert [line for line in lines[1:] if not line.startswith("#")] == keys
-    assert node.authorized_keys.read_text() == NOVA_KEY + "\n"
+    assert node.authorized_keys.read_text() == CLOUD_INIT_KEY + "\n"
     assert node.install_calls() == []  # role none: the NFS server has no k3s
 
 
@@ -1123,7 +1126,7 @@ def test_sync_without_the_metadata_service_says_so(tmp_path: Path, metadata_serv
     metadata_service.server.server_close()
     result = node.run()
     assert result.returncode == 1 and "is Nova's metadata service reachable?" in result.stderr
-    assert node.authorized_keys.read_text() == NOVA_KEY + "\n" and node.install_calls() == []
+    assert node.authorized_keys.read_text() == CLOUD_INIT_KEY + "\n" and node.install_calls() == []
 
 
 # --------------------------------------------------------------------- pods and the metadata service, for real
@@ -1325,14 +1328,19 @@ def test_one_default_storage_class_whatever_the_homes():
         assert "disable" not in yaml.safe_load(k3s["content"])
 
 
-def test_the_control_plane_boots_with_the_host_key_the_program_checks():
-    """Its ed25519 host key is the one Pulumi made (the API wait's SSH checks it); no other server gets one."""
+def test_the_control_plane_boots_with_the_host_key_the_program_checks_and_its_key():
+    """Its ed25519 host key is the one Pulumi made (the API wait's SSH checks it), and the program's SSH key is
+    authorized there by cloud-init, not by a Nova key pair; no other server gets either."""
     for name in RENDERED:
-        keys = _doc(name).get("ssh_keys")
+        keys, authorized = _doc(name).get("ssh_keys"), _doc(name).get("ssh_authorized_keys")
         if name.endswith(("/control-plane", "/control-plane-nfs")):
             assert keys == {"ed25519_private": HOST_KEY.private_openssh, "ed25519_public": HOST_KEY.public_openssh}
+            assert authorized == [PROGRAM_KEY], name
         else:
-            assert keys is None, name
+            assert keys is None and authorized is None, name
+    for wrong in ("ssh-ed25519 AAAA key\nruncmd: [reboot]", "ssh-rsa AAAAB3Nza", ""):
+        with pytest.raises(ValueError, match="program_key is not one OpenSSH ed25519 public key line"):
+            _control_plane(CONFIGS["dev"], program_key=wrong)
 
 
 # ------------------------------------------------------------------------------- the k3s installer, for real

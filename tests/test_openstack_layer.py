@@ -108,8 +108,8 @@ def test_resource_graph(name):
     dedicated = config.shared_data is not None and config.shared_data.server == "dedicated"
     servers = 1 + config.cluster.worker_count + dedicated
     expected = [SERVER] * servers + [PORT] * servers + [
-        # The key pair's key and the control plane's host key.
-        "openstack:compute/keypair:Keypair", PRIVATE_KEY, PRIVATE_KEY, FLOATING_IP, ASSOCIATION, COMMAND,
+        # The program's SSH key (no Nova key pair) and the control plane's host key.
+        PRIVATE_KEY, PRIVATE_KEY, FLOATING_IP, ASSOCIATION, COMMAND,
         # The admin's client certificate, for the kubeconfig.
         PRIVATE_KEY, "tls:index/certRequest:CertRequest", "tls:index/locallySignedCert:LocallySignedCert",
     ]
@@ -158,7 +158,7 @@ def test_servers_boot_from_volume_on_the_configured_image_and_flavors(name):
             config.shared_data.server_flavor if config.shared_data else None)}.get(
             server_name, config.cluster.worker_flavor)
         assert server.inputs["flavorName"] == flavor
-        assert server.inputs["keyPair"] == f"{config.name}-hubstack"
+        assert "keyPair" not in server.inputs  # no Nova key pair: it would belong to whoever ran `up`
 
 
 def _rules(plan: Plan) -> list[dict]:

@@ -79,7 +79,8 @@ def test_the_program_refuses_it_before_anything_is_made(monkeypatch):
 def test_a_provider_signed_in_with_an_application_credential_is_told_what_keystone_will_refuse(tmp_path, caplog,
                                                                                                 monkeypatch):
     """Keystone lets an application credential make another only if it was made unrestricted (Jetstream2's are not,
-    by default): the first `up` would fail with 403 after making the servers. It warns, naming the key that avoids it."""
+    by default): the first `up` would fail with 403 after making the servers. It warns, naming the key that avoids
+    it."""
     prod = parse(stack_data("prod"), offline=True, plaintext_secrets=True)
     signed_in = provider_cloud({}, {"OS_APPLICATION_CREDENTIAL_ID": "0123abcd"})
     assert signed_in.application_credential == Setting("0123abcd", "OS_APPLICATION_CREDENTIAL_ID")

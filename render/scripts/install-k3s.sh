@@ -56,7 +56,8 @@ expected=$(awk -v name="$binary" '$2 == name {print $1}' "$download/sha256sum.tx
 [[ $expected =~ ^[0-9a-f]{64}$ ]] || fail "the checksum list of $version names no $binary"
 fetch "$download/k3s" "$release/$binary" || fail "cannot download $release/$binary"
 actual=$(sha256sum "$download/k3s" | awk '{print $1}')
-[ "$actual" = "$expected" ] || fail "$release/$binary has SHA-256 $actual, its release lists $expected: not installing it"
+[ "$actual" = "$expected" ] ||
+  fail "$release/$binary has SHA-256 $actual, its release lists $expected: not installing it"
 
 install -m 0755 "$download/k3s" "$bin_dir/.k3s.new"
 mv -f "$bin_dir/.k3s.new" "$bin_dir/k3s"

@@ -8,7 +8,7 @@
 # metadata in place, where a change of user data replaces the server. So an admin's key or a k3s upgrade reaches
 # running servers without replacing one, and a replaced server comes up with the current ones.
 # 1. SSH keys (hubstack-ssh-keys-00, -01, ...: one text cut in pieces of Nova's 255 characters): written into USER's
-#    authorized_keys between hubstack's markers; the lines around them (the Nova key pair's) stay as they are.
+#    authorized_keys between hubstack's markers; the lines around them (the program's key, from cloud-init) stay.
 # 2. On k3s nodes (hubstack-nfs-server: the private address of the server that serves the share): the name
 #    Kubernetes' NFS volumes mount from (hubstack-nfs) in /etc/hosts, between hubstack's markers; removed when the hub
 #    has no share. Moving the share to another server changes this metadata, never a PersistentVolume.
