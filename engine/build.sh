@@ -202,8 +202,9 @@ bridged() {
 }
 
 # Every snapshot a build from source may need, checked before anything is built: a missing one is said at
-# once, in one line each, rather than after the other binaries took their minutes.
-if ((!check)); then
+# once, in one line each, rather than after the other binaries took their minutes. Not when every binary is in
+# the cache already (snapshots are fetched per machine and session; the cache outlives them).
+if ((!check)) && ! "$0" --check >/dev/null 2>&1; then
 	missing=0
 	while read -r repo commit; do
 		have_source "$repo" "$commit" || missing=1
