@@ -463,7 +463,7 @@ def marks(step: Step) -> list[str]:
         said += [DISRUPTIVE_UPDATES[(step.type, key)] for key in step.keys if (step.type, key) in DISRUPTIVE_UPDATES]
         if step.type.startswith("kubernetes:") and step.type != "kubernetes:helm.sh/v3:Release":
             said.append(NEEDS_A_CLUSTER)
-    return said
+    return list(dict.fromkeys(said))  # properties that mean the same (a release's values and version) say it once
 
 
 def render_table(stack: str, outcomes: list[Outcome]) -> str:

@@ -185,3 +185,11 @@ def test_a_retained_resource_that_goes_is_said_to_stay_in_the_project():
     # A replacement makes a new one whatever becomes of the old.
     assert marks(Step("replace", floating_ip, "hub-cluster-floating-ip", ["pool"], retained=True)) == [
         "**replaced: the hub's address and DNS name**"]
+
+
+def test_properties_that_mean_the_same_say_it_once():
+    from hubctl.changes import Step, marks
+
+    release = "kubernetes:helm.sh/v3:Release"
+    assert marks(Step("update", release, "hub-user-storage-cinder-csi", ["values", "version"])) == [
+        "helm upgrade: pods whose spec changes restart"]
