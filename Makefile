@@ -9,8 +9,9 @@ OUT ?=
 PYTEST_ARGS ?=
 
 # Debian packages the tests run for real: cloud-init's schema check, shellcheck, and for the NFS volume script
-# mkfs, blkid, sfdisk, losetup and mount on loop devices; openssl for the certificate renewal script.
-SYSTEM_PACKAGES ?= cloud-init shellcheck e2fsprogs util-linux fdisk mount openssl iptables
+# mkfs, blkid, sfdisk, losetup and mount on loop devices; openssl for the certificate renewal script; iproute2 and
+# curl for the local Kubernetes API (kube/).
+SYSTEM_PACKAGES ?= cloud-init shellcheck e2fsprogs util-linux fdisk mount openssl iptables iproute2 curl
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # actionlint (GitHub workflows' linter, with shellcheck for their scripts), built from the Go module proxy
@@ -97,3 +98,4 @@ clean:
 # The real Pulumi engine built from the Go module proxy: make engine, make preview STACK=dev
 include engine/engine.mk
 include cloud/cloud.mk
+include kube/kube.mk

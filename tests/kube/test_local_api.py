@@ -1,0 +1,105 @@
+"""The local Kubernetes API itself: the cluster's Kubernetes version, nodes shaped like the hub's on which the
+scheduler places pods as on the hub, and a network namespace from which nothing leaves the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from config import load_stack_file
+from render import placement
+
+from ..conftest import PROJECT_DIR
+from .conftest import LocalKube, kube_script
+
+NAMESPACE = "kube-tier"
+
+
+def test_the_api_serves_the_clusters_kubernetes_minor(local_kube: LocalKube):
+    server = json.loads(local_kube.kubectl("version", "-o", "json"))["serverVersion"]
+    wanted = load_stack_file(PROJECT_DIR / "Pulumi.dev.yaml").cluster.kubernetes_version
+    assert (server["major"], server["minor"]) == ("1", wanted.split(".")[1])
+    assert server["gitVersion"].startswith(f"v1.{wanted.split('.')[1]}.")
+
+
+def test_pods_run_where_the_hubs_placement_puts_them(local_kube: LocalKube):
+    nodes = {node["metadata"]["name"]: node for node in local_kube.get("nodes")["items"]}
+    assert sorted(nodes) == ["hub", "hub-worker-1", "hub-worker-2"]
+    for node in nodes.values():
+        ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+        assert ready["status"] == "True", node["metadata"]["name"]
+    local_kube.kubectl("create", "namespace", NAMESPACE)
+    try:
+        user = _pod("user-server", {"nodeSelector": {placement.USER_NODE_PURPOSE_LABEL: "user"},
+                                    "tolerations": placement.user_node_tolerations()})
+        system = _pod("system", placement.on_control_plane())
+        untolerated = _pod("untolerated", {"nodeSelector": {placement.USER_NODE_PURPOSE_LABEL: "user"}})
+        local_kube.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                                  "items": [user, system, untolerated]}))
+        pods = _running(local_kube, {"user-server", "system"})
+        assert pods["user-server"]["spec"]["nodeName"].startswith("hub-worker-")
+        assert pods["system"]["spec"]["nodeName"] == "hub"
+        # A pod that does not tolerate the users' taint never lands on a user node.
+        untolerated = local_kube.get("pod", "untolerated", "--namespace", NAMESPACE)
+        assert untolerated["status"]["phase"] == "Pending" and "nodeName" not in untolerated["spec"]
+    finally:
+        local_kube.kubectl("delete", "namespace", NAMESPACE, "--wait=false")
+
+
+def test_nothing_dialled_in_the_namespace_leaves_the_machine(local_kube: LocalKube):
+    routes = local_kube.run("ip", "-4", "route", "show", "table", "all")
+    assert routes.returncode == 0
+    assert [line for line in routes.stdout.splitlines() if "dev lo" not in line] == []
+    started = time.monotonic()
+    # The kubernetes Service's address, as the API server dials a webhook's Service: refused at once, not routed.
+    dial = local_kube.run("python3", "-c", "import socket; socket.create_connection(('10.43.0.1', 443), timeout=5)")
+    assert dial.returncode != 0 and "Network is unreachable" in dial.stderr, dial.stderr
+    assert time.monotonic() - started < 3
+
+
+def test_status_says_what_runs(local_kube: LocalKube):  # noqa: ARG001 (the API must be running)
+    status = kube_script("status")
+    assert status.returncode == 0
+    assert {line.split()[0] for line in status.stdout.splitlines()} == {
+        "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+
+
+def _pod(name: str, placed: dict) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {"containers": [{"name": "main", "image": "busybox"}], **placed}}
+
+
+def _running(local_kube: LocalKube, names: set[str], seconds: float = 60) -> dict[str, dict]:
+    deadline = time.monotonic() + seconds
+    while True:
+        pods = {pod["metadata"]["name"]: pod for pod in local_kube.get("pods", "--namespace", NAMESPACE)["items"]}
+        if all(pods.get(name, {}).get("status", {}).get("phase") == "Running" for name in names):
+            return pods
+        assert time.monotonic() < deadline, {name: pods.get(name, {}).get("status") for name in names}
+        time.sleep(0.5)
+
+
+def test_an_api_whose_processes_were_killed_starts_again(local_kube: LocalKube):
+    """What a machine or session that ends under it leaves: every process gone at once, every PID file in place.
+    `start` takes none of those PIDs for its own, and comes back."""
+    run = Path(_state_dir()) / "run"
+    groups = {pid_file.stem: int(pid_file.read_text()) for pid_file in run.glob("*.pid")}
+    assert set(groups) == {"namespace", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+    for pid in groups.values():
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in groups.values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert kube_script("status").returncode != 0
+    started = kube_script("start", timeout=300)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert kube_script("status").returncode == 0
+    assert {node["metadata"]["name"] for node in local_kube.get("nodes")["items"]} == {"hub", "hub-worker-1",
+                                                                                        "hub-worker-2"}
+
+
+def _state_dir() -> str:
+    return os.environ.get("HUBSTACK_KUBE_DIR", str(Path.home() / ".cache" / "hubstack-kube" / "state"))
