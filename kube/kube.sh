@@ -13,6 +13,11 @@ TLS="$STATE/tls"
 KUBECONFIG_FILE="$STATE/admin.kubeconfig"
 # k3s's service network, as the hub's cluster has it.
 SERVICE_CIDR=10.43.0.0/16
+# With HUBSTACK_KUBE_ADDRESSES, a veth pair joins the host to the namespace: the host routes each of those addresses
+# into it, from HOST_SIDE; the namespace routes HOST_SIDE alone back, and nothing else anywhere.
+HOST_LINK=hubkube0
+NAMESPACE_LINK=hubkube1
+HOST_SIDE=169.254.64.1
 API_PORT=6443
 # In start order; each runs in its own process group, its PID (the group's) in run/<name>.pid.
 SERVICES=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
@@ -58,7 +63,7 @@ write_certificates() {
 		done
 		openssl genrsa -out "$TLS/service.key" 2048 2>/dev/null
 	fi
-	openssl rsa -in "$TLS/service.key" -pubout -out "$TLS/service.pub" 2>/dev/null
+	openssl pkey -in "$TLS/service.key" -pubout -out "$TLS/service.pub"
 	local san="DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:localhost,IP:127.0.0.1,IP:10.43.0.1"
 	local address
 	for address in $addresses; do san+=",IP:$address"; done
@@ -188,7 +193,7 @@ cmd_start() {
 	echo $! >"$RUN/namespace.pid"
 	wait_for 10 "the network namespace" in_namespace true
 	in_namespace ip link set lo up
-	for address in $addresses; do in_namespace ip address add "$address/32" dev lo; done
+	[ -z "$addresses" ] || join_host "$addresses"
 
 	start_service etcd
 	wait_for 30 etcd in_namespace curl -sf http://127.0.0.1:2379/health
@@ -202,6 +207,20 @@ cmd_start() {
 		'import json, sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])') ready in" \
 		"$(($(date +%s) - t0)) s (state $STATE)"
 	print_entry
+}
+
+join_host() {
+	local address
+	ip link add "$HOST_LINK" type veth peer name "$NAMESPACE_LINK"
+	ip link set "$NAMESPACE_LINK" netns "$(namespace_pid)"
+	ip address add "$HOST_SIDE/32" dev "$HOST_LINK"
+	ip link set "$HOST_LINK" up
+	in_namespace ip link set "$NAMESPACE_LINK" up
+	in_namespace ip route add "$HOST_SIDE/32" dev "$NAMESPACE_LINK"
+	for address in $1; do
+		in_namespace ip address add "$address/32" dev "$NAMESPACE_LINK"
+		ip route add "$address/32" dev "$HOST_LINK" src "$HOST_SIDE"
+	done
 }
 
 nodes_ready() {
@@ -232,6 +251,8 @@ cmd_stop() {
 	pid=$(namespace_pid) || true
 	if ours "$pid"; then kill "$pid" 2>/dev/null || true; fi
 	rm -f "$RUN/namespace.pid"
+	# Its routes go with it.
+	ip link delete "$HOST_LINK" 2>/dev/null || true
 	log "stopped"
 }
 

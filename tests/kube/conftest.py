@@ -9,6 +9,7 @@ it started it.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any, Iterator
@@ -30,8 +31,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         deselect_tier(config, items, ours, f"tests/kube: {len(ours)} tests deselected: {why}")
 
 
-def kube_script(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(KUBE_SCRIPT), *args], capture_output=True, text=True, timeout=timeout)
+def kube_script(*args: str, timeout: int = 120,
+                environment: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(KUBE_SCRIPT), *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(environment or {})})
 
 
 class LocalKube:
