@@ -64,7 +64,8 @@ echo "kube/build.sh: etcd from Debian's $ETCD_PACKAGE (unpacked: no service star
 dpkg -x "$work/$ETCD_PACKAGE"_*.deb "$work/etcd-package"
 mv "$work/etcd-package/usr/bin/etcd" "$work/etcd"
 GOBIN="$work" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-kwok_dir=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+kwok_dir=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
 mkdir -p "$work/stages"
 for stage in "${STAGES[@]}"; do cp "$kwok_dir/kustomize/stage/$stage.yaml" "$work/stages/"; done
 

@@ -225,8 +225,8 @@ join_host() {
 
 nodes_ready() {
 	local not_ready
-	not_ready=$(kubectl_in get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
-		grep -cv '=True$' || true)
+	local ready='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'
+	not_ready=$(kubectl_in get nodes -o jsonpath="$ready" | grep -cv '=True$' || true)
 	[ "$(kubectl_in get nodes -o name | wc -l)" -gt 0 ] && [ "$not_ready" = 0 ]
 }
 

@@ -49,7 +49,8 @@ def _worker_user_data() -> str:
 
 def test_the_tools_scripts_pass_shellcheck():
     """kube/, cloud/ and engine/ scripts (the boot scripts are checked with the user data, tests/test_cloud_init.py)."""
-    scripts = sorted(str(path) for folder in ("kube", "cloud", "engine") for path in (PROJECT_DIR / folder).glob("*.sh"))
+    scripts = sorted(str(path) for folder in ("kube", "cloud", "engine")
+                     for path in (PROJECT_DIR / folder).glob("*.sh"))
     assert len(scripts) == 5
     checked = subprocess.run(["shellcheck", "-x", "--severity=style", *scripts], capture_output=True, text=True,
                              cwd=PROJECT_DIR)
