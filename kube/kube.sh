@@ -136,7 +136,7 @@ service_command() {
 		;;
 	kwok)
 		local stages="" stage
-		for stage in "$BIN"/stages/*.yaml; do stages+=" --config $stage"; done
+		for stage in "$BIN"/stages/*.yaml "$KUBE_SRC"/stages/*.yaml; do stages+=" --config $stage"; done
 		echo "$BIN/kwok" --kubeconfig "$KUBECONFIG_FILE" --manage-all-nodes=false \
 			--manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake --server-address 127.0.0.1:10247 "$stages"
 		;;

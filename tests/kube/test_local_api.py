@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from config import load_stack_file
-from render import placement
+from render import placement, storage
 from render.kubeconfig import admin_kubeconfig
 
 from ..conftest import PROJECT_DIR
@@ -76,8 +76,10 @@ def test_status_says_what_runs(local_kube: LocalKube):  # noqa: ARG001 (the API 
 
 
 def _pod(name: str, placed: dict) -> dict:
+    volumes = placed.get("volumes", [])
+    mounts = [{"name": volume["name"], "mountPath": f"/{volume['name']}"} for volume in volumes]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": NAMESPACE},
-            "spec": {"containers": [{"name": "main", "image": "busybox"}], **placed}}
+            "spec": {"containers": [{"name": "main", "image": "busybox", "volumeMounts": mounts}], **placed}}
 
 
 def _running(local_kube: LocalKube, names: set[str], seconds: float = 60) -> dict[str, dict]:
@@ -188,3 +190,44 @@ def _pem(key) -> bytes:
 def _kubectl() -> Path:
     checked = subprocess.run([str(PROJECT_DIR / "kube" / "build.sh"), "--check"], capture_output=True, text=True)
     return Path(checked.stdout.strip()) / "kubectl"
+
+
+def test_a_home_of_the_hubs_storage_class_is_provisioned_and_outlives_its_claim(local_kube: LocalKube):
+    """The program's storage class (render/storage.py) and a claim as KubeSpawner makes one: the stand-in for the
+    Cinder CSI driver's provisioner (kube/stages/) gives it a volume of that driver once a user pod is scheduled, and
+    the volume stays, Released, when the claim goes (Retain: the user's data is not deleted with the claim)."""
+    config = load_stack_file(PROJECT_DIR / "Pulumi.dev.yaml")
+    storage_class = storage.storage_class(config.user_storage, config.cloud)
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": "claim-ada", "namespace": "default"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class["metadata"]["name"],
+                      "resources": {"requests": {"storage": config.user_storage.capacity}}}}
+    pod = _pod("jupyter-ada", {"nodeSelector": {placement.USER_NODE_PURPOSE_LABEL: "user"},
+                               "tolerations": placement.user_node_tolerations(),
+                               "volumes": [{"name": "home", "persistentVolumeClaim": {"claimName": "claim-ada"}}]})
+    pod["metadata"]["namespace"] = "default"
+    local_kube.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                              "items": [storage_class, claim, pod]}))
+    volume_name = ""
+    try:
+        deadline = time.monotonic() + 60
+        while (claim := local_kube.get("pvc", "claim-ada"))["status"].get("phase") != "Bound":
+            assert time.monotonic() < deadline, claim["status"]
+            time.sleep(0.5)
+        volume_name = claim["spec"]["volumeName"]
+        volume = local_kube.get("pv", volume_name)
+        assert volume["spec"]["csi"]["driver"] == storage_class["provisioner"] == "cinder.csi.openstack.org"
+        assert volume["spec"]["persistentVolumeReclaimPolicy"] == storage_class["reclaimPolicy"] == "Retain"
+        assert volume["spec"]["capacity"]["storage"] == config.user_storage.capacity
+        local_kube.kubectl("delete", "pod", "jupyter-ada", "--wait=true", "--timeout=60s")
+        local_kube.kubectl("delete", "pvc", "claim-ada", "--wait=true", "--timeout=60s")
+        deadline = time.monotonic() + 60
+        while (volume := local_kube.get("pv", volume_name))["status"]["phase"] != "Released":
+            assert time.monotonic() < deadline, volume["status"]
+            time.sleep(0.5)
+    finally:
+        local_kube.run("kubectl", "delete", "pod", "jupyter-ada", "--ignore-not-found", "--wait=false")
+        local_kube.run("kubectl", "delete", "pvc", "claim-ada", "--ignore-not-found", "--wait=false")
+        if volume_name:
+            local_kube.run("kubectl", "delete", "pv", volume_name, "--ignore-not-found", "--wait=false")
+        local_kube.run("kubectl", "delete", "storageclass", storage_class["metadata"]["name"], "--ignore-not-found")
