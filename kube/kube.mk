@@ -2,7 +2,8 @@
 # Included by the repo's Makefile (SHELL := /bin/bash).
 #   make kube          build the binaries if missing (cached outside the repository), start it, say how to use it
 #   make kube-stop     stop every process it started
-# State (certificates, etcd's data, logs, pids, the admin kubeconfig): $${HUBSTACK_KUBE_DIR:-~/.cache/hubstack-kube/state}
+# State (certificates, etcd's data, logs, pids, the admin kubeconfig):
+#   $${HUBSTACK_KUBE_DIR:-~/.cache/hubstack-kube/state}
 
 KUBE_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 
