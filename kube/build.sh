@@ -8,7 +8,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-KUBERNETES_VERSION=v1.33.13 # kube/build/go.mod requires the same
+KUBERNETES_VERSION=v1.33.13 # kube/module/go.mod requires the same
 ETCD_PACKAGE=etcd-server
 KWOK_VERSION=v0.8.0
 BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok)
@@ -23,7 +23,13 @@ gover=$(go env GOVERSION 2>/dev/null) || {
 	echo "kube/build.sh: no go toolchain on PATH" >&2
 	exit 3
 }
-key=$({ cat "$here/build/go.mod" "$here/build/go.sum"; echo "$ETCD_PACKAGE $KWOK_VERSION ${STAGES[*]}"; } |
+for file in go.mod go.sum; do
+	[[ -s "$here/module/$file" ]] || {
+		echo "kube/build.sh: kube/module/$file is missing: this checkout is incomplete" >&2
+		exit 1
+	}
+done
+key=$({ cat "$here/module/go.mod" "$here/module/go.sum"; echo "$ETCD_PACKAGE $KWOK_VERSION ${STAGES[*]}"; } |
 	sha256sum | cut -c1-10)
 bin="$cache/bin-$key-$gover"
 
@@ -54,7 +60,7 @@ for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 	version_flags+=" -X $package.gitTreeState=clean"
 done
 echo "kube/build.sh: building Kubernetes $KUBERNETES_VERSION (cold: about 5 minutes and 2 GB of memory)" >&2
-(cd "$here/build" && go build -trimpath -ldflags "-s -w$version_flags" -o "$work/" \
+(cd "$here/module" && go build -trimpath -ldflags "-s -w$version_flags" -o "$work/" \
 	k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
 	k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
 

@@ -55,3 +55,10 @@ def test_the_tools_scripts_pass_shellcheck():
     checked = subprocess.run(["shellcheck", "-x", "--severity=style", *scripts], capture_output=True, text=True,
                              cwd=PROJECT_DIR)
     assert checked.returncode == 0, checked.stdout
+
+
+def test_the_kubernetes_module_is_in_the_repository():
+    """kube/build.sh builds from kube/module/ and keys its cache on it: a checkout without it (an ignore rule that
+    caught it once) would build nothing, and the kube tier would never find its binaries."""
+    tracked = subprocess.run(["git", "ls-files", "kube/module"], cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert tracked.stdout.split() == ["kube/module/go.mod", "kube/module/go.sum"]
