@@ -17,10 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from config import load_stack_file
+from hubctl.plan import HELM_RELEASE, run_program
 from render import placement, storage
 from render.kubeconfig import admin_kubeconfig
 
 from ..conftest import PROJECT_DIR
+from ..upstream import CERT_MANAGER_MODULE, HELM_CONTROLLER_MODULE, go_module
 from .conftest import LocalKube, kube_script
 
 NAMESPACE = "kube-tier"
@@ -231,3 +233,35 @@ def test_a_home_of_the_hubs_storage_class_is_provisioned_and_outlives_its_claim(
         if volume_name:
             local_kube.run("kubectl", "delete", "pv", volume_name, "--ignore-not-found", "--wait=false")
         local_kube.run("kubectl", "delete", "storageclass", storage_class["metadata"]["name"], "--ignore-not-found")
+
+
+def test_a_real_api_server_accepts_every_object_the_program_applies(local_kube: LocalKube):
+    """Every Kubernetes object of prod's plan that is not a Helm release (namespaces, storage class, volumes and
+    claims, Secrets, the ClusterIssuer, k3s's Traefik config), sent to the API server as the program sends them:
+    the namespaces made, the rest in a server-side dry run, with cert-manager's and k3s's CRDs (from their Go
+    modules, as tests/upstream.py reads them) installed first. The API server, not a schema copy, decides."""
+    crds = [go_module(CERT_MANAGER_MODULE) / "deploy" / "crds" / "cert-manager.io_clusterissuers.yaml",
+            go_module(HELM_CONTROLLER_MODULE) / "pkg" / "crds" / "yaml" / "generated" /
+            "helm.cattle.io_helmchartconfigs.yaml"]
+    plan = run_program(load_stack_file(PROJECT_DIR / "Pulumi.prod.yaml"), "prod")
+    objects = [resource.revealed for resource in plan.resources
+               if resource.type.startswith("kubernetes:") and resource.type != HELM_RELEASE]
+    namespaces = [manifest for manifest in objects if manifest["kind"] == "Namespace"]
+    others = [manifest for manifest in objects if manifest["kind"] != "Namespace"]
+    assert {manifest["kind"] for manifest in others} >= {"ClusterIssuer", "HelmChartConfig", "StorageClass", "Secret"}
+    for crd in crds:
+        local_kube.kubectl("apply", "-f", "-", stdin=crd.read_text())
+    try:
+        local_kube.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                           "crd/clusterissuers.cert-manager.io", "crd/helmchartconfigs.helm.cattle.io")
+        local_kube.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                                  "items": namespaces}))
+        accepted = local_kube.run("kubectl", "apply", "--dry-run=server", "-f", "-",
+                                  stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": others}))
+        assert accepted.returncode == 0, accepted.stderr
+        assert accepted.stdout.count("(server dry run)") == len(others), accepted.stdout
+    finally:
+        for manifest in namespaces:
+            local_kube.run("kubectl", "delete", "namespace", manifest["metadata"]["name"], "--wait=false")
+        for crd in crds:
+            local_kube.run("kubectl", "delete", "-f", str(crd), "--wait=false")
