@@ -1,4 +1,5 @@
-"""Test certificates made on the spot: a root CA, an intermediate, and server certificates they issue."""
+"""Test certificates made on the spot: a root CA, an intermediate, and server certificates they issue; a cluster's
+own authorities and a client certificate of one."""
 
 from __future__ import annotations
 
@@ -42,9 +43,11 @@ def _issue(
     dns_names: tuple[str, ...] = (),
     not_before: datetime | None = None,
     not_after: datetime | None = None,
+    organization: str | None = None,
 ) -> Issued:
     key = _key()
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    subject = x509.Name([*([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)] if organization else []),
+                         x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -79,6 +82,16 @@ def server(*dns_names: str, not_before: datetime | None = None, not_after: datet
 
 def self_signed(*dns_names: str) -> Issued:
     return _issue(dns_names[0], None, ca=False, dns_names=dns_names)
+
+
+def authority(common_name: str) -> Issued:
+    """A CA of its own, as a cluster's server or client CA."""
+    return _issue(common_name, None, ca=True)
+
+
+def client(common_name: str, organization: str, issuer: Issued) -> Issued:
+    """A client certificate (Kubernetes reads the user from CN, the group from O)."""
+    return _issue(common_name, issuer, ca=False, organization=organization)
 
 
 def chain(*parts: Issued) -> str:

@@ -1,5 +1,6 @@
 """The local Kubernetes API itself: the cluster's Kubernetes version, nodes shaped like the hub's on which the
-scheduler places pods as on the hub, and a network namespace from which nothing leaves the machine."""
+scheduler places pods as on the hub, a network namespace from which nothing leaves the machine, the hub's own
+authorities and address, homes of the hub's storage class, and the program's objects accepted by the API server."""
 
 from __future__ import annotations
 
@@ -8,19 +9,17 @@ import os
 import signal
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from config import load_stack_file
 from hubctl.plan import HELM_RELEASE, run_program
 from render import placement, storage
 from render.kubeconfig import admin_kubeconfig
 
+from .. import certs
 from ..conftest import PROJECT_DIR
 from ..upstream import CERT_MANAGER_MODULE, HELM_CONTROLLER_MODULE, go_module
 from .conftest import LocalKube, kube_script
@@ -124,25 +123,22 @@ def test_the_programs_kubeconfig_reaches_the_api_at_the_hubs_address(local_kube:
     way back to the host."""
     authorities = tmp_path / "tls"
     authorities.mkdir()
-    server_ca, client_ca = _authority("hub-server-ca"), _authority("hub-client-ca")
-    for name, (key, certificate) in (("server-ca", server_ca), ("client-ca", client_ca)):
-        (authorities / f"{name}.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        (authorities / f"{name}.key").write_bytes(_pem(key))
-    (authorities / "service.key").write_bytes(_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+    server_ca, client_ca = certs.authority("hub-server-ca"), certs.authority("hub-client-ca")
+    for name, issued in (("server-ca", server_ca), ("client-ca", client_ca)):
+        (authorities / f"{name}.crt").write_text(issued.pem)
+        (authorities / f"{name}.key").write_text(issued.key_pem)
+    service_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (authorities / "service.key").write_bytes(service_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     environment = {"HUBSTACK_KUBE_CA_DIR": str(authorities), "HUBSTACK_KUBE_ADDRESSES": HUB_ADDRESS}
     assert kube_script("stop").returncode == 0
     try:
         started = kube_script("start", timeout=300, environment=environment)
         assert started.returncode == 0, started.stdout + started.stderr
-        admin_key = ec.generate_private_key(ec.SECP256R1())
-        admin = _certificate(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
-                                        x509.NameAttribute(NameOID.COMMON_NAME, "hubstack-admin")]),
-                             admin_key.public_key(), client_ca, is_ca=False)
+        admin = certs.client("hubstack-admin", "system:masters", client_ca)
         kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(admin_kubeconfig(
-            address=HUB_ADDRESS, ca_certificate=server_ca[1].public_bytes(serialization.Encoding.PEM).decode(),
-            client_certificate=admin.public_bytes(serialization.Encoding.PEM).decode(),
-            client_key=_pem(admin_key).decode()))
+        kubeconfig.write_text(admin_kubeconfig(address=HUB_ADDRESS, ca_certificate=server_ca.pem,
+                                               client_certificate=admin.pem, client_key=admin.key_pem))
         nodes = subprocess.run([str(_kubectl()), "--kubeconfig", str(kubeconfig), "get", "nodes", "-o", "name"],
                                capture_output=True, text=True, timeout=60)
         assert nodes.returncode == 0, nodes.stderr
@@ -158,35 +154,6 @@ def test_the_programs_kubeconfig_reaches_the_api_at_the_hubs_address(local_kube:
 
 
 HUB_ADDRESS = "203.0.113.10"  # a documentation address (RFC 5737), as the hub's floating IP would be
-
-
-def _authority(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    return key, _certificate(subject, key.public_key(), (key, None), is_ca=True)
-
-
-def _certificate(subject: x509.Name, public_key, issuer: tuple, *, is_ca: bool) -> x509.Certificate:
-    issuer_key, issuer_certificate = issuer
-    now = datetime.now(timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(subject)
-               .issuer_name(issuer_certificate.subject if issuer_certificate else subject)
-               .public_key(public_key).serial_number(x509.random_serial_number())
-               .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True))
-    if is_ca:
-        builder = builder.add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False),
-            critical=True)
-    else:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
 
 
 def _kubectl() -> Path:
