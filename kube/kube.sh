@@ -118,11 +118,13 @@ service_command() {
 			--log-level warn
 		;;
 	kube-apiserver)
+		# No admission webhook can answer (no pod runs under kwok): the API server calls none, as if each said yes.
 		echo "$BIN/kube-apiserver" --etcd-servers http://127.0.0.1:2379 --bind-address 0.0.0.0 \
 			--secure-port "$API_PORT" --advertise-address 127.0.0.1 --endpoint-reconciler-type none \
 			--service-cluster-ip-range "$SERVICE_CIDR" --tls-cert-file "$TLS/serving.crt" \
 			--tls-private-key-file "$TLS/serving.key" --client-ca-file "$TLS/client-ca.crt" \
 			--authorization-mode Node,RBAC --allow-privileged \
+			--disable-admission-plugins MutatingAdmissionWebhook,ValidatingAdmissionWebhook \
 			--service-account-key-file "$TLS/service.pub" --service-account-signing-key-file "$TLS/service.key" \
 			--service-account-issuer https://kubernetes.default.svc.cluster.local
 		;;
@@ -185,6 +187,12 @@ cmd_start() {
 	fi
 	cmd_stop >/dev/null
 	rm -rf "$STATE/etcd" "$RUN" && mkdir -p "$RUN" "$LOGS"
+	# With HUBSTACK_KUBE_DATASTORE, etcd's data is there and outlives a stop and start, as k3s's datastore outlives a
+	# new control plane on the hub's state volume (the link goes, not what it points to); else it is new at each start.
+	if [ -n "${HUBSTACK_KUBE_DATASTORE:-}" ]; then
+		mkdir -p "$HUBSTACK_KUBE_DATASTORE" && chmod 700 "$HUBSTACK_KUBE_DATASTORE"
+		ln -s "$HUBSTACK_KUBE_DATASTORE" "$STATE/etcd"
+	fi
 	write_certificates "$addresses"
 	write_kubeconfig
 	# The namespace's holder: a sleep whose command line names the state dir (see ours).
@@ -249,11 +257,26 @@ cmd_stop() {
 		rm -f "$RUN/$name.pid"
 	done
 	pid=$(namespace_pid) || true
-	if ours "$pid"; then kill "$pid" 2>/dev/null || true; fi
+	if ours "$pid"; then
+		stop_the_rest "$pid"
+		kill "$pid" 2>/dev/null || true
+	fi
 	rm -f "$RUN/namespace.pid"
 	# Its routes go with it.
 	ip link delete "$HOST_LINK" 2>/dev/null || true
 	log "stopped"
+}
+
+# What else runs in the namespace of HOLDER (a test's stand-in server, a command still running) stops with it.
+stop_the_rest() {
+	local holder=$1 namespace process pid
+	namespace=$(readlink "/proc/$holder/ns/net") || return 0
+	for process in /proc/[0-9]*; do
+		pid=${process#/proc/}
+		if [ "$pid" != "$holder" ] && [ "$(readlink "$process/ns/net" 2>/dev/null)" = "$namespace" ]; then
+			kill -TERM "$pid" 2>/dev/null || true
+		fi
+	done
 }
 
 cmd_status() {

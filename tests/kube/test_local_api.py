@@ -112,6 +112,34 @@ def test_an_api_whose_processes_were_killed_starts_again(local_kube: LocalKube):
                                                                                         "hub-worker-2"}
 
 
+def test_a_datastore_outlives_a_stop_and_whatever_else_ran_in_the_namespace_does_not(local_kube: LocalKube,
+                                                                                      tmp_path: Path):
+    """HUBSTACK_KUBE_DATASTORE, as the hub's state volume keeps k3s's: what was written before `stop` is there after
+    the next `start`. `stop` also stops what else was started in the namespace (the SSH server of a test's guest)."""
+    datastore = tmp_path / "datastore"
+    environment = {"HUBSTACK_KUBE_DATASTORE": str(datastore)}
+    assert kube_script("stop").returncode == 0
+    try:
+        assert kube_script("start", timeout=300, environment=environment).returncode == 0
+        local_kube.kubectl("create", "configmap", "kept", "--namespace", "default", "--from-literal=home=student1")
+        other = subprocess.Popen([str(PROJECT_DIR / "kube" / "kube.sh"), "exec", "--", "sleep", "600"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        assert other.poll() is None
+        assert kube_script("stop").returncode == 0
+        assert other.wait(timeout=10) != 0  # stopped by a signal, not done
+        assert kube_script("start", timeout=300, environment=environment).returncode == 0
+        kept = local_kube.get("configmap", "kept", "--namespace", "default")
+        assert kept["data"] == {"home": "student1"}
+    finally:
+        kube_script("stop")
+        assert kube_script("start", timeout=300).returncode == 0
+    assert datastore.is_dir()  # the link went, not the data
+    # Without it, a start begins with an empty datastore.
+    absent = local_kube.run("kubectl", "get", "configmap", "kept", "--namespace", "default")
+    assert absent.returncode != 0 and "NotFound" in absent.stderr
+
+
 def _state_dir() -> str:
     return os.environ.get("HUBSTACK_KUBE_DIR", str(Path.home() / ".cache" / "hubstack-kube" / "state"))
 
