@@ -20,7 +20,12 @@ import yaml
 STATE = os.environ["STATE"]
 ETC = os.environ["ETC"]
 AUTH_URL = "http://127.0.0.1:5000/v3"
+# The same Keystone over HTTPS (cloud.sh's certificate): the Keystone URL a hub's config can name.
+TLS_AUTH_URL = "https://127.0.0.1:5001/v3"
 REGION = "RegionOne"
+# The external network's addresses (TEST-NET-2): floating IPs come from here. cloud.sh makes them unreachable from
+# this machine, so no dial to one leaves it (a test may route one address to a stand-in of its own).
+EXTERNAL_CIDR = "198.51.100.0/24"
 SERVICE_USERS = ["glance", "nova", "placement", "neutron", "cinder"]
 CATALOG = [  # name, type, url
     ("glance", "image", "http://127.0.0.1:9292"),
@@ -186,9 +191,9 @@ def public_network(conn):
     subnets = list(conn.network.subnets(network_id=net.id))
     if not subnets:
         conn.network.create_subnet(name="public-subnet", network_id=net.id, ip_version=4,
-                                   cidr="198.51.100.0/24", gateway_ip="198.51.100.1", is_dhcp_enabled=False,
+                                   cidr=EXTERNAL_CIDR, gateway_ip="198.51.100.1", is_dhcp_enabled=False,
                                    allocation_pools=[{"start": "198.51.100.10", "end": "198.51.100.250"}])
-        log("subnet 198.51.100.0/24")
+        log(f"subnet {EXTERNAL_CIDR}")
     return net
 
 
@@ -237,17 +242,21 @@ def write_private(path, text):
 
 
 def write_files(net, img):
-    def cloud(user, password, project):
-        return {"auth": {"auth_url": AUTH_URL, "username": user, "password": password, "project_name": project,
+    def cloud(user, password, project, auth_url=AUTH_URL):
+        return {"auth": {"auth_url": auth_url, "username": user, "password": password, "project_name": project,
                          "user_domain_name": "Default", "project_domain_name": "Default"},
                 "region_name": REGION, "identity_api_version": 3, "interface": "public"}
 
     clouds = {"clouds": {"hubstack-local": cloud("hubadmin", os.environ["HUBPASS"], "hub"),
-                         "hubstack-local-admin": cloud("admin", os.environ["ADMINPASS"], "admin")}}
+                         "hubstack-local-admin": cloud("admin", os.environ["ADMINPASS"], "admin"),
+                         "hubstack-local-tls": {**cloud("hubadmin", os.environ["HUBPASS"], "hub", TLS_AUTH_URL),
+                                                "cacert": os.path.join(STATE, "tls", "ca.crt")}}}
     path = os.path.join(STATE, "clouds.yaml")
     write_private(path, yaml.safe_dump(clouds, default_flow_style=False, sort_keys=False))
     info = {"authUrl": AUTH_URL, "region": REGION, "cloud": "hubstack-local", "adminCloud": "hubstack-local-admin",
-            "externalNetwork": "public", "externalNetworkId": net.id, "imageId": img.id, "flavors": FLAVORS,
+            "tlsCloud": "hubstack-local-tls", "tlsAuthUrl": TLS_AUTH_URL,
+            "externalNetwork": "public", "externalNetworkId": net.id, "externalCidr": EXTERNAL_CIDR,
+            "imageId": img.id, "flavors": FLAVORS,
             "availabilityZone": "nova", "cloudsYaml": path}
     write_private(os.path.join(STATE, "cloud.json"), json.dumps(info, indent=2) + "\n")
 

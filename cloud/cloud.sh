@@ -179,10 +179,27 @@ write_configs() {
     render "$f" "$ETC/$f"
   done
   render placement.conf "$ETC/placement/placement.conf"
+  write_keystone_certificate
   chmod 644 "$ETC/mariadb.cnf"
   rm -rf "$STATE/py"; cp -r "$CLOUD_SRC/py" "$STATE/py"
   echo '[].' >"$ETC/rabbitmq-enabled-plugins"
   : >"$ETC/rabbitmq-env.conf"
+}
+
+# Keystone answers HTTPS too, on 5001, with a certificate of a local authority ($STATE/tls/ca.crt, in the clouds.yaml
+# entry hubstack-local-tls): a hub's Keystone URL is https:// (its Cinder CSI driver sends its credential there).
+write_keystone_certificate() {
+  local tls="$STATE/tls"
+  [ ! -s "$tls/keystone.crt" ] || return 0
+  mkdir -p "$tls" && chmod 700 "$tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=hubstack-local-ca" \
+    -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$tls/keystone.key" -out "$tls/keystone.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$tls/keystone.ext"
+  openssl x509 -req -in "$tls/keystone.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$tls/keystone.ext" -out "$tls/keystone.crt.tmp" 2>/dev/null
+  mv "$tls/keystone.crt.tmp" "$tls/keystone.crt"
 }
 
 mysql_root() { mariadb --defaults-file="$ETC/mariadb.cnf" --socket="$RUN/mysqld.sock" -uroot "$@"; }
@@ -316,10 +333,10 @@ cmd_start() {
   local t0 s port; t0=$(date +%s)
   mkdir -p "$STATE"
   if all_up && [ -s "$STATE/clouds.yaml" ]; then
-    log "start: already running (state $STATE)"; print_entry; return 0
+    fence_external_network; log "start: already running (state $STATE)"; print_entry; return 0
   fi
   if all_up; then  # running, but an earlier bootstrap did not finish
-    load_secrets; bootstrap identity; bootstrap resources
+    load_secrets; bootstrap identity; bootstrap resources; fence_external_network
     log "start: cloud ready in $(( $(date +%s) - t0 )) s (state $STATE)"; print_entry; return 0
   fi
   if any_alive; then log "start: some services are running, some not: stopping them first"; cmd_stop; fi
@@ -353,9 +370,14 @@ cmd_start() {
   log "start: all APIs answer after $(( $(date +%s) - t0 )) s; waiting for compute and volume services"
   bootstrap resources
   all_up || { cmd_status >&2 || true; die "start: a service died during bootstrap (see status above)"; }
+  fence_external_network
   log "start: cloud ready in $(( $(date +%s) - t0 )) s (state $STATE)"
   print_entry
 }
+
+# No guest runs here, so no floating IP answers: a dial to one must fail at once, not leave by the default route.
+external_cidr() { python3 -c 'import json, sys; print(json.load(sys.stdin)["externalCidr"])' <"$STATE/cloud.json"; }
+fence_external_network() { $SUDO ip route replace unreachable "$(external_cidr)"; }
 
 print_entry() {
   echo "--- $STATE/clouds.yaml (export OS_CLIENT_CONFIG_FILE=$STATE/clouds.yaml OS_CLOUD=hubstack-local)"
@@ -402,6 +424,7 @@ cmd_stop() {
     sleep 0.1
   done
   [ -z "$busy" ] || die "stop: ports still taken:$busy (ss -ltnp shows by whom)"
+  if [ -s "$STATE/cloud.json" ]; then $SUDO ip route delete unreachable "$(external_cidr)" 2>/dev/null || true; fi
   log "stop: $STOPPED process groups stopped in $(( $(date +%s) - t0 )) s"
 }
 

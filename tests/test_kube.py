@@ -48,10 +48,12 @@ def _worker_user_data() -> str:
 
 
 def test_the_tools_scripts_pass_shellcheck():
-    """kube/, cloud/ and engine/ scripts (the boot scripts are checked with the user data, tests/test_cloud_init.py)."""
+    """kube/, cloud/ and engine/ scripts and the control plane stand-in's commands (the boot scripts are checked with
+    the user data, tests/test_cloud_init.py)."""
     scripts = sorted(str(path) for folder in ("kube", "cloud", "engine")
                      for path in (PROJECT_DIR / folder).glob("*.sh"))
-    assert len(scripts) == 5
+    scripts += sorted(str(path) for path in (PROJECT_DIR / "tests" / "cloud" / "control_plane_bin").iterdir())
+    assert len(scripts) == 8
     checked = subprocess.run(["shellcheck", "-x", "--severity=style", *scripts], capture_output=True, text=True,
                              cwd=PROJECT_DIR)
     assert checked.returncode == 0, checked.stdout

@@ -1,7 +1,8 @@
 """The local cloud's tier: the real program, run by the real engine, against the OpenStack of `make cloud`.
 
 It runs when the engine is built and `cloud/cloud.sh check` says the cloud can be installed here (else its tests
-are deselected, with one line saying why). The session starts the cloud (installing it first when needed) unless
+are deselected, with one line saying why); the whole hub's tests, when the local Kubernetes API (`make kube`) and the
+charts' archives (`make charts`) are there as well. The session starts the cloud (installing it first when needed) unless
 it already runs, and stops it again if it started it. Each step's wall time is printed at the end of the run and
 written to build/cloud/timings.json.
 """
@@ -24,6 +25,9 @@ from ..conftest import PROJECT_DIR, deselect_tier, tier_missing
 
 CLOUD_TESTS = Path(__file__).resolve().parent
 CLOUD_SCRIPT = PROJECT_DIR / "cloud" / "cloud.sh"
+KUBE_SCRIPT = PROJECT_DIR / "kube" / "kube.sh"
+CHARTS_SCRIPT = PROJECT_DIR / "engine" / "charts.sh"
+WHOLE_HUB_TESTS = "test_whole_hub.py"
 TIMINGS = PROJECT_DIR / "build" / "cloud" / "timings.json"
 CLOUD_START_TIMEOUT = 1800  # a cold install downloads ~160 MB of Debian packages
 
@@ -41,6 +45,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     why = tier_missing(BUILD) or tier_missing([str(CLOUD_SCRIPT), "check"])
     if why is not None:
         deselect_tier(config, items, ours, f"tests/cloud: {len(ours)} tests deselected: {why}")
+        return
+    # The whole hub's Kubernetes layer needs the local Kubernetes API and the charts as local archives as well.
+    whole = [item for item in ours if item.path.name == WHOLE_HUB_TESTS]
+    why = whole and (tier_missing([str(KUBE_SCRIPT), "check"]) or tier_missing([str(CHARTS_SCRIPT), "--check"]))
+    if why:
+        deselect_tier(config, items, whole, f"tests/cloud/{WHOLE_HUB_TESTS}: {len(whole)} tests deselected: {why}")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ARG001
@@ -58,6 +68,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 class Stopwatch:
     def __init__(self, config: pytest.Config) -> None:
         self._timings = config.stash.setdefault(_TIMINGS, [])
+
+    def record(self, step: str, seconds: float) -> None:
+        self._timings.append((step, seconds))
 
     @contextmanager
     def __call__(self, step: str) -> Iterator[None]:

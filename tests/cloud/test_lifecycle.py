@@ -247,6 +247,9 @@ def test_floating_ip_reaches_the_control_plane(lab: Lab):
     assert address.floating_network_id == lab.hub["cloud"]["externalNetworkId"]
     (router,) = found.routers
     assert router.external_gateway_info["network_id"] == lab.hub["cloud"]["externalNetworkId"]
+    # No guest answers there: a dial from this machine fails at once instead of leaving by its default route.
+    route = subprocess.run(["ip", "route", "get", address.floating_ip_address], capture_output=True, text=True)
+    assert route.returncode != 0 and "No route to host" in route.stderr, route.stdout + route.stderr
 
 
 def test_shared_data_volume_is_attached_to_the_control_plane(lab: Lab):

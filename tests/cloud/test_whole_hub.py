@@ -1,0 +1,252 @@
+"""The whole hub, both layers, on real APIs: the local cloud's OpenStack and the local Kubernetes API (kube/kube.sh),
+which tests/cloud/guest.py starts as the control plane's guest, from the control plane's own user data, at its
+floating IP. One `pulumi up` makes every resource of the dev stack; then everyday changes, the teardown that keeps the
+data, the rebuild and the full teardown, each asserted on what the two APIs hold.
+
+What kwok cannot make real (kube/README.md, README's Testing): no container runs (kwok says pods run), no admission
+webhook answers (the API server calls none), no volume is made for a claim (a kwok stage binds a made-up one).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from hubctl.engine import Workspace
+from render import storage
+from render.certificates import CERT_MANAGER_RELEASE
+from render.jupyterhub import JUPYTERHUB_RELEASE
+from render.kubernetes import CERT_MANAGER_NAMESPACE, HUB_NAMESPACE, SYSTEM_NAMESPACE
+
+from ..conftest import PROJECT_DIR, set_path
+from .api import connect, csi_metadata, inventory, purge, settled
+from .conftest import Stopwatch
+from .guest import ControlPlaneGuest
+from .test_lifecycle import lab_hub
+
+HUB = "course-hub"
+CHARTS = Path(os.environ.get("HUBSTACK_CHARTS", Path.home() / ".cache" / "hubstack-charts"))  # engine/charts.sh's
+RELEASES = {JUPYTERHUB_RELEASE: HUB_NAMESPACE, CERT_MANAGER_RELEASE: CERT_MANAGER_NAMESPACE,
+            storage.CINDER_CSI_RELEASE: SYSTEM_NAMESPACE}
+PROFILE = {"displayName": "Data science", "description": "scipy-notebook with more memory",
+           "memory": {"guarantee": "2G", "limit": "4G"}}
+
+
+@dataclass
+class WholeHub:
+    workspace: Workspace
+    guest: ControlPlaneGuest
+    api: Any
+    hub: dict[str, Any]
+    stopwatch: Stopwatch
+
+    def change(self, changes: dict[str, Any]) -> None:
+        for path, value in changes.items():
+            set_path(self.hub, path, value)
+        self.workspace.set_config(self.hub)
+
+    def up(self, step: str) -> None:
+        boots = len(self.guest.boots)
+        with self.stopwatch(f"pulumi up, both layers: {step}"):
+            try:
+                self.workspace.up()
+            finally:
+                if self.guest.error is not None:
+                    raise AssertionError(f"the control plane's guest failed: {self.guest.error}")
+        for _, seconds in self.guest.boots[boots:]:
+            self.stopwatch.record(f"  of which the guest's boot (Kubernetes API, k3s's CRDs, SSH): {step}", seconds)
+
+    def preview_ops(self, step: str) -> dict[str, str]:
+        with self.stopwatch(f"pulumi preview, both layers: {step}"):
+            preview = self.workspace.preview()
+        return {entry["urn"].rsplit("::", 1)[1]: entry["op"] for entry in preview["steps"]
+                if entry["op"] not in ("same", "read")}
+
+    def get(self, *args: str) -> Any:
+        return json.loads(self.guest.kubectl("get", *args, "-o", "json"))
+
+    def releases(self) -> dict[str, tuple[str, int]]:
+        """Helm's record of each release in the API: name -> (status, revision) of its latest revision."""
+        latest: dict[str, tuple[str, int]] = {}
+        for record in self.get("secrets", "--all-namespaces", "-l", "owner=helm")["items"]:
+            labels = record["metadata"]["labels"]
+            revision = int(labels["version"])
+            if revision > latest.get(labels["name"], ("", 0))[1]:
+                latest[labels["name"]] = (labels["status"], revision)
+        return latest
+
+    def hub_values(self) -> dict[str, Any]:
+        """The chart's values as the hub reads them (z2jh's Secret `hub`, values.yaml)."""
+        secret = self.get("secret", "hub", "--namespace", HUB_NAMESPACE)
+        return yaml.safe_load(base64.b64decode(secret["data"]["values.yaml"]))
+
+    def teardown(self, *args: str) -> subprocess.CompletedProcess[str]:
+        with self.stopwatch(f"hubctl teardown {' '.join(args)}, both layers"):
+            return subprocess.run(
+                [sys.executable, "-m", "hubctl", "teardown", "--config", str(self.workspace.stack_file), *args],
+                cwd=PROJECT_DIR, env=self.workspace.env, capture_output=True, text=True, timeout=1200)
+
+
+def whole_hub_config(cloud: dict[str, Any]) -> dict[str, Any]:
+    hub = lab_hub(cloud)
+    hub.update({"name": HUB, "fqdn": f"{HUB}.hubstack.test", "layers": "all",
+                "charts": {"archives": str(CHARTS)}})
+    # Keystone over HTTPS (the only kind a hub names), as the program's provider signs in (tlsCloud).
+    hub["cloud"]["authUrl"] = cloud["tlsAuthUrl"]
+    return hub
+
+
+@pytest.fixture(scope="module")
+def whole(local_cloud: dict[str, Any], stopwatch: Stopwatch, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[WholeHub]:
+    api = connect(local_cloud)
+    leftovers = purge(api)
+    if leftovers:
+        print(f"purged what an interrupted run left: {leftovers}")
+    credentials = {"OS_CLOUD": local_cloud["tlsCloud"], "OS_CLIENT_CONFIG_FILE": local_cloud["cloudsYaml"]}
+    hub = whole_hub_config(local_cloud)
+    with Workspace("whole", cloud=credentials) as workspace:
+        image_user = workspace.set_config(hub).cloud.image_user
+        with ControlPlaneGuest(local_cloud, HUB, image_user, tmp_path_factory.mktemp("guest")) as guest:
+            yield WholeHub(workspace, guest, api, hub, stopwatch)
+    purge(api)
+
+
+# ------------------------------------------------------------------------------------------------- day 1
+
+
+def test_one_up_makes_both_layers(whole: WholeHub):
+    whole.up("a hub from nothing")
+    outputs = whole.workspace.outputs()
+    ((booted, _),) = whole.guest.boots
+    found = inventory(whole.api)
+    assert booted == found.servers[HUB].id
+    assert outputs["url"] == f"https://{HUB}.hubstack.test"
+    # The program's wait for the API ran over SSH, host key checked, on the guest it booted.
+    assert whole.guest.commands() == [(whole.guest.image_user, 0)]
+    # Every release deployed, once.
+    assert whole.releases() == {name: ("deployed", 1) for name in RELEASES}
+    assert {item["metadata"]["name"] for item in whole.get("namespaces")["items"]} >= {HUB_NAMESPACE,
+                                                                                     CERT_MANAGER_NAMESPACE}
+    (issuer,) = whole.get("clusterissuers")["items"]
+    assert issuer["spec"]["acme"]["server"] == "https://acme-staging-v02.api.letsencrypt.org/directory"
+    (storage_class,) = whole.get("storageclasses")["items"]
+    assert storage_class["provisioner"] == storage.CINDER_CSI_PROVISIONER
+    assert storage_class["reclaimPolicy"] == "Retain"
+    traefik = whole.get("helmchartconfig", "traefik", "--namespace", SYSTEM_NAMESPACE)
+    assert "--entryPoints.web.http.redirections.entryPoint.scheme=https" in traefik["spec"]["valuesContent"]
+    # The hub runs (as kwok says), on the control plane's node.
+    (hub_pod,) = whole.get("pods", "--namespace", HUB_NAMESPACE, "-l", "component=hub")["items"]
+    assert hub_pod["status"]["phase"] == "Running" and hub_pod["spec"]["nodeName"] == "hub"
+    # The Cinder CSI driver signs in with the application credential the same up made in Keystone.
+    (credential,) = found.application_credentials
+    (cloud_config,) = [secret for secret in whole.get("secrets", "--namespace", SYSTEM_NAMESPACE)["items"]
+                       if secret["metadata"]["name"].startswith(storage.CLOUD_CONFIG_SECRET)]
+    cloud_conf = base64.b64decode(cloud_config["data"][storage.CLOUD_CONFIG_FILE]).decode()
+    assert f"application-credential-id={credential.id}" in cloud_conf
+
+
+# ------------------------------------------------------------------------------------------------- day 2
+
+
+def test_a_profile_added_reaches_the_hub_and_changes_nothing_else(whole: WholeHub):
+    namespace_uid = whole.get("namespace", HUB_NAMESPACE)["metadata"]["uid"]
+    servers = {name: server.id for name, server in inventory(whole.api).servers.items()}
+    whole.change({"profiles": [PROFILE]})
+    assert whole.preview_ops("a profile added") == {"hub-jupyterhub-release": "update"}
+    whole.up("a profile added")
+    releases = whole.releases()
+    assert releases == {**{name: ("deployed", 1) for name in RELEASES}, JUPYTERHUB_RELEASE: ("deployed", 2)}
+    (profile,) = whole.hub_values()["singleuser"]["profileList"]
+    assert profile["display_name"] == PROFILE["displayName"]
+    assert profile["kubespawner_override"]["mem_limit"] == PROFILE["memory"]["limit"]
+    assert whole.get("namespace", HUB_NAMESPACE)["metadata"]["uid"] == namespace_uid
+    assert {name: server.id for name, server in inventory(whole.api).servers.items()} == servers
+    assert len(whole.guest.boots) == 1
+
+
+def _home_volume(whole: WholeHub, claim: str, size_gb: int) -> str:
+    """A volume as an earlier cluster's Cinder CSI driver left it for `claim`: its ID."""
+    pv = f"pvc-{uuid.uuid5(uuid.NAMESPACE_URL, claim)}"
+    volume = whole.api.block_storage.create_volume(
+        name=pv, size=size_gb, metadata=csi_metadata(HUB, claim, pv),
+        availability_zone=whole.hub["cloud"]["availabilityZone"])
+    settled(lambda: whole.api.block_storage.get_volume(volume.id), lambda found: found.status == "available",
+            f"volume {pv} available")
+    return volume.id
+
+
+def test_a_home_of_an_earlier_cluster_is_given_back_to_its_user(whole: WholeHub):
+    """The home's Cinder volume adopted (hub.userStorage.adopt, as `hubctl volumes --adopt` writes it): the next up
+    gives it a PersistentVolume pre-bound to the user's claim, and the claim that KubeSpawner makes binds to it."""
+    claim = "claim-student1"
+    size_gb = int(whole.hub["userStorage"]["capacity"].removesuffix("Gi"))
+    volume_id = _home_volume(whole, claim, size_gb)
+    whole.change({"userStorage.adopt": [{"volumeId": volume_id, "claim": claim, "sizeGb": size_gb}]})
+    whole.up("a home of an earlier cluster adopted")
+    (adopted,) = [pv for pv in whole.get("pv")["items"] if pv["spec"].get("csi", {}).get("volumeHandle") == volume_id]
+    assert adopted["spec"]["claimRef"]["name"] == claim
+    assert adopted["spec"]["claimRef"]["namespace"] == HUB_NAMESPACE
+    assert adopted["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    # The user's claim, as KubeSpawner makes it when the user's server starts.
+    values = whole.hub_values()["singleuser"]["storage"]
+    whole.guest.kubectl("apply", "-f", "-", stdin=json.dumps({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim, "namespace": HUB_NAMESPACE},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": values["dynamic"]["storageClass"],
+                 "resources": {"requests": {"storage": values["capacity"]}}},
+    }))
+    bound = settled(lambda: whole.get("pvc", claim, "--namespace", HUB_NAMESPACE),
+                    lambda found: found["status"].get("phase") == "Bound", f"claim {claim} bound")
+    assert bound["spec"]["volumeName"] == adopted["metadata"]["name"]
+
+
+# ------------------------------------------------------------------------------------------------- teardown
+
+
+def _stack_kubernetes_resources(whole: WholeHub) -> list[str]:
+    return sorted(resource["urn"] for resource in whole.workspace.deployment()["deployment"]["resources"]
+                  if resource["type"].startswith("kubernetes:"))
+
+
+def test_teardown_keeps_the_cluster_in_its_datastore(whole: WholeHub):
+    kubernetes_layer = _stack_kubernetes_resources(whole)
+    result = whole.teardown("--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"the Kubernetes layer ({len(kubernetes_layer)} resources" in result.stdout
+    assert inventory(whole.api).servers == {}
+    settled(lambda: whole.guest.running, lambda running: not running, "the guest shut down with its server")
+    assert _stack_kubernetes_resources(whole) == kubernetes_layer
+
+
+def test_the_rebuilt_control_plane_resumes_the_cluster(whole: WholeHub):
+    whole.up("the rebuild after the teardown")
+    found = inventory(whole.api)
+    assert [server_id for server_id, _ in whole.guest.boots][1:] == [found.servers[HUB].id]
+    # The same cluster: what the first up made, from the datastore, with no release installed again.
+    assert whole.releases() == {**{name: ("deployed", 1) for name in RELEASES}, JUPYTERHUB_RELEASE: ("deployed", 2)}
+    (adopted,) = [pv for pv in whole.get("pv")["items"] if pv["spec"]["claimRef"]["name"] == "claim-student1"]
+    assert adopted["status"]["phase"] == "Bound"
+    # The wait for the API ran again, for the new server; then nothing is left to do.
+    assert whole.guest.commands()[-1] == (whole.guest.image_user, 0) and len(whole.guest.commands()) == 2
+    assert whole.preview_ops("after the rebuild: nothing left to do") == {}
+
+
+def test_full_teardown_leaves_nothing_of_the_hub(whole: WholeHub):
+    result = whole.teardown("--all", "--yes", "--confirm", HUB)
+    assert result.returncode == 0, result.stdout + result.stderr
+    left = settled(lambda: inventory(whole.api).everything(), lambda left: not left, "an empty project")
+    assert left == {}
+    assert not [resource for resource in whole.workspace.deployment()["deployment"].get("resources") or []
+                if resource["type"] != "pulumi:pulumi:Stack"]
+    settled(lambda: whole.guest.running, lambda running: not running, "the guest shut down with its server")
