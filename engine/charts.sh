@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Build (or reuse) the three Helm charts the program installs as local chart
 # archives, from their upstream sources, for sites (and machines like this one)
-# that cannot reach the chart repositories.
+# that cannot reach the chart repositories; and the Cinder CSI chart before the
+# default, which the whole hub's suite bumps from.
 #
 #   engine/charts.sh           build the missing archives, print one line per chart
-#   engine/charts.sh --check   build nothing, no network: if all three archives are
+#   engine/charts.sh --check   build nothing, no network: if all the archives are
 #                              there print their directory and exit 0, else print
 #                              one line saying what is missing and exit 3
 #
@@ -27,13 +28,19 @@ Z2JH_VERSION=4.4.0 Z2JH_COMMIT=5c5f5df751588a68a7781ead01d0f62e88e2e72f
 CM_VERSION=v1.21.1 CM_SUM=h1:0LttV37Q5c2CBNoHkjuI8sLKTXWZDC2SwQkxrBMKV9w=
 # cinder-csi chart 2.N.x ships in cloud-provider-openstack v1.N.x: chart 2.33.0 is
 # in v1.33.0 (v1.33.1 has 2.33.1). The proxy's checksum database answers 404 for
-# this module, so go's check is off for it and the pinned sum below does it.
-CINDER_VERSION=2.33.0 CPO_VERSION=v1.33.0 CPO_SUM=h1:BNXCEAfFB8Fe3u6DTCGk5TwiUnNSsbk0AhfsTeC9b9s=
+# this module, so go's check is off for it and the pinned sums below do it.
+# "CHART MODULE-VERSION SUM": the default first; the one before it is the chart the
+# whole hub's suite bumps from (tests/cloud/test_whole_hub.py).
+CINDER_RELEASES=(
+	"2.33.0 v1.33.0 h1:BNXCEAfFB8Fe3u6DTCGk5TwiUnNSsbk0AhfsTeC9b9s="
+	"2.32.0 v1.32.0 h1:OT6w6pdtw1vl27NITizdBUFw23ysiz+vPWFDxRtWeio="
+)
 
 cache=${HUBSTACK_CHARTS:-$HOME/.cache/hubstack-charts}
 z2jh_git=${HUBSTACK_SOURCES:-/work/.mirror}/jupyterhub+zero-to-jupyterhub-k8s/repo
 python=${PYTHON:-python3}
-archives=("jupyterhub-$Z2JH_VERSION.tgz" "cert-manager-$CM_VERSION.tgz" "openstack-cinder-csi-$CINDER_VERSION.tgz")
+archives=("jupyterhub-$Z2JH_VERSION.tgz" "cert-manager-$CM_VERSION.tgz")
+for release in "${CINDER_RELEASES[@]}"; do archives+=("openstack-cinder-csi-${release%% *}.tgz"); done
 
 case "${1:-}" in
 '') ;;
@@ -157,11 +164,16 @@ build_cert_manager() {
 }
 
 # Cinder CSI: chart-releaser packages charts/cinder-csi-plugin as it is.
+# build_openstack_cinder_csi ARCHIVE VERSION
 build_openstack_cinder_csi() {
-	local dir epoch
-	read -r dir epoch < <(modfetch "k8s.io/cloud-provider-openstack@$CPO_VERSION" "$CPO_SUM") || exit 1
-	grep -qx "version: $CINDER_VERSION" "$dir/charts/cinder-csi-plugin/Chart.yaml" ||
-		die "charts/cinder-csi-plugin in cloud-provider-openstack $CPO_VERSION is not chart $CINDER_VERSION"
+	local dir epoch release chart module sum
+	for release in "${CINDER_RELEASES[@]}"; do
+		read -r chart module sum <<<"$release"
+		[[ $chart == "$2" ]] && break
+	done
+	read -r dir epoch < <(modfetch "k8s.io/cloud-provider-openstack@$module" "$sum") || exit 1
+	grep -qx "version: $2" "$dir/charts/cinder-csi-plugin/Chart.yaml" ||
+		die "charts/cinder-csi-plugin in cloud-provider-openstack $module is not chart $2"
 	pack "$dir/charts/cinder-csi-plugin" openstack-cinder-csi "$epoch" "$1"
 }
 
@@ -169,7 +181,7 @@ for archive in "${archives[@]}"; do
 	name=${archive%-*} version=${archive##*-} version=${version%.tgz}
 	status=cached
 	if [[ ! -f $cache/$archive ]]; then
-		"build_${name//-/_}" "$work/$archive"
+		"build_${name//-/_}" "$work/$archive" "$version"
 		mv "$work/$archive" "$cache/$archive"
 		status=built
 	fi

@@ -10,18 +10,22 @@ webhook answers (the API server calls none), no volume is made for a claim (a kw
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import yaml
 
+from config.model import (CINDER_CSI_CHART, DEFAULT_CERT_MANAGER_CHART, DEFAULT_CINDER_CSI_CHART,
+                          DEFAULT_JUPYTERHUB_CHART)
 from hubctl.engine import Workspace
 from render import storage
 from render.certificates import CERT_MANAGER_RELEASE
@@ -36,8 +40,12 @@ from .test_lifecycle import lab_hub
 
 HUB = "course-hub"
 CHARTS = Path(os.environ.get("HUBSTACK_CHARTS", Path.home() / ".cache" / "hubstack-charts"))  # engine/charts.sh's
-RELEASES = {JUPYTERHUB_RELEASE: HUB_NAMESPACE, CERT_MANAGER_RELEASE: CERT_MANAGER_NAMESPACE,
-            storage.CINDER_CSI_RELEASE: SYSTEM_NAMESPACE}
+# engine/charts.sh's Cinder CSI charts: the default, and the one before it, which the hub starts on to be bumped.
+CINDER_CSI_CHARTS = re.findall(r'^\s+"(\d+\.\d+\.\d+) v', (PROJECT_DIR / "engine" / "charts.sh").read_text(), re.M)
+# What the first up installs: (status, revision, chart version) of each release.
+FIRST_RELEASES = {JUPYTERHUB_RELEASE: ("deployed", 1, DEFAULT_JUPYTERHUB_CHART),
+                  CERT_MANAGER_RELEASE: ("deployed", 1, DEFAULT_CERT_MANAGER_CHART),
+                  storage.CINDER_CSI_RELEASE: ("deployed", 1, CINDER_CSI_CHARTS[1])}
 PROFILE = {"displayName": "Data science", "description": "scipy-notebook with more memory",
            "memory": {"guarantee": "2G", "limit": "4G"}}
 
@@ -49,6 +57,7 @@ class WholeHub:
     api: Any
     hub: dict[str, Any]
     stopwatch: Stopwatch
+    releases_before_teardown: dict[str, tuple[str, int, str]] = field(default_factory=dict)
 
     def change(self, changes: dict[str, Any]) -> None:
         for path, value in changes.items():
@@ -75,14 +84,16 @@ class WholeHub:
     def get(self, *args: str) -> Any:
         return json.loads(self.guest.kubectl("get", *args, "-o", "json"))
 
-    def releases(self) -> dict[str, tuple[str, int]]:
-        """Helm's record of each release in the API: name -> (status, revision) of its latest revision."""
-        latest: dict[str, tuple[str, int]] = {}
+    def releases(self) -> dict[str, tuple[str, int, str]]:
+        """Helm's record of each release in the API: name -> (status, revision, chart version) of its latest revision
+        (Helm's Secret: the release as gzipped JSON, base64-encoded, in the Secret's base64-encoded data)."""
+        latest: dict[str, tuple[str, int, str]] = {}
         for record in self.get("secrets", "--all-namespaces", "-l", "owner=helm")["items"]:
             labels = record["metadata"]["labels"]
             revision = int(labels["version"])
-            if revision > latest.get(labels["name"], ("", 0))[1]:
-                latest[labels["name"]] = (labels["status"], revision)
+            if revision > latest.get(labels["name"], ("", 0, ""))[1]:
+                release = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(record["data"]["release"]))))
+                latest[labels["name"]] = (labels["status"], revision, release["chart"]["metadata"]["version"])
         return latest
 
     def hub_values(self) -> dict[str, Any]:
@@ -100,7 +111,7 @@ class WholeHub:
 def whole_hub_config(cloud: dict[str, Any]) -> dict[str, Any]:
     hub = lab_hub(cloud)
     hub.update({"name": HUB, "fqdn": f"{HUB}.hubstack.test", "layers": "all",
-                "charts": {"archives": str(CHARTS)}})
+                "charts": {"archives": str(CHARTS), "cinderCsi": CINDER_CSI_CHARTS[1]}})
     # Keystone over HTTPS (the only kind a hub names), as the program's provider signs in (tlsCloud).
     hub["cloud"]["authUrl"] = cloud["tlsAuthUrl"]
     return hub
@@ -134,8 +145,8 @@ def test_one_up_makes_both_layers(whole: WholeHub):
     assert outputs["url"] == f"https://{HUB}.hubstack.test"
     # The program's wait for the API ran over SSH, host key checked, on the guest it booted.
     assert whole.guest.commands() == [(whole.guest.image_user, 0)]
-    # Every release deployed, once.
-    assert whole.releases() == {name: ("deployed", 1) for name in RELEASES}
+    # Every release deployed, once, of the chart the stack names.
+    assert whole.releases() == FIRST_RELEASES
     assert {item["metadata"]["name"] for item in whole.get("namespaces")["items"]} >= {HUB_NAMESPACE,
                                                                                      CERT_MANAGER_NAMESPACE}
     (issuer,) = whole.get("clusterissuers")["items"]
@@ -165,14 +176,29 @@ def test_a_profile_added_reaches_the_hub_and_changes_nothing_else(whole: WholeHu
     whole.change({"profiles": [PROFILE]})
     assert whole.preview_ops("a profile added") == {"hub-jupyterhub-release": "update"}
     whole.up("a profile added")
-    releases = whole.releases()
-    assert releases == {**{name: ("deployed", 1) for name in RELEASES}, JUPYTERHUB_RELEASE: ("deployed", 2)}
+    assert whole.releases() == {**FIRST_RELEASES, JUPYTERHUB_RELEASE: ("deployed", 2, DEFAULT_JUPYTERHUB_CHART)}
     (profile,) = whole.hub_values()["singleuser"]["profileList"]
     assert profile["display_name"] == PROFILE["displayName"]
     assert profile["kubespawner_override"]["mem_limit"] == PROFILE["memory"]["limit"]
     assert whole.get("namespace", HUB_NAMESPACE)["metadata"]["uid"] == namespace_uid
     assert {name: server.id for name, server in inventory(whole.api).servers.items()} == servers
     assert len(whole.guest.boots) == 1
+
+
+def test_a_chart_bumped_upgrades_its_release_in_place(whole: WholeHub):
+    """The Cinder CSI driver's chart, from the one before the default to the default (both built by make charts)."""
+    assert CINDER_CSI_CHARTS[0] == DEFAULT_CINDER_CSI_CHART
+    before = whole.releases()
+    whole.change({"charts.cinderCsi": DEFAULT_CINDER_CSI_CHART})
+    assert whole.preview_ops("the Cinder CSI chart bumped") == {"hub-user-storage-cinder-csi": "update"}
+    whole.up("the Cinder CSI chart bumped")
+    assert whole.releases() == {**before, storage.CINDER_CSI_RELEASE: ("deployed", 2, DEFAULT_CINDER_CSI_CHART)}
+    # The driver's workloads are the new chart's, and none of the old one's is left.
+    workloads = [item for kind in ("deployments", "daemonsets")
+                 for item in whole.get(kind, "--namespace", SYSTEM_NAMESPACE)["items"]
+                 if item["metadata"]["labels"].get("release") == storage.CINDER_CSI_RELEASE]
+    assert len(workloads) == 2  # the controller plugin and the node plugin
+    assert {item["metadata"]["labels"]["chart"] for item in workloads} == {f"{CINDER_CSI_CHART}-{DEFAULT_CINDER_CSI_CHART}"}
 
 
 def _home_volume(whole: WholeHub, claim: str, size_gb: int) -> str:
@@ -220,11 +246,20 @@ def _stack_kubernetes_resources(whole: WholeHub) -> list[str]:
 
 
 def test_teardown_keeps_the_cluster_in_its_datastore(whole: WholeHub):
+    """Only the servers and their boot volumes go: the project holds exactly what it held without them, the
+    Kubernetes layer stays in the stack, and the control plane's guest shuts down with its server."""
     kubernetes_layer = _stack_kubernetes_resources(whole)
+    whole.releases_before_teardown = whole.releases()
+    before = inventory(whole.api)
+    boot_volumes = {volume.id for volume in before.volumes if volume.is_bootable}
     result = whole.teardown("--yes")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"the Kubernetes layer ({len(kubernetes_layer)} resources" in result.stdout
-    assert inventory(whole.api).servers == {}
+    expected = before.everything()
+    del expected["servers"]
+    expected["volumes"] = [entry for entry in expected["volumes"] if entry.split()[-1] not in boot_volumes]
+    settled(lambda: inventory(whole.api).everything(), lambda found: found == expected,
+            "the project as it was, without the servers and their boot volumes")
     settled(lambda: whole.guest.running, lambda running: not running, "the guest shut down with its server")
     assert _stack_kubernetes_resources(whole) == kubernetes_layer
 
@@ -233,12 +268,12 @@ def test_the_rebuilt_control_plane_resumes_the_cluster(whole: WholeHub):
     whole.up("the rebuild after the teardown")
     found = inventory(whole.api)
     assert [server_id for server_id, _ in whole.guest.boots][1:] == [found.servers[HUB].id]
-    # The same cluster: what the first up made, from the datastore, with no release installed again.
-    assert whole.releases() == {**{name: ("deployed", 1) for name in RELEASES}, JUPYTERHUB_RELEASE: ("deployed", 2)}
+    # The same cluster, from the datastore: no release installed or upgraded again.
+    assert whole.releases() == whole.releases_before_teardown
     (adopted,) = [pv for pv in whole.get("pv")["items"] if pv["spec"]["claimRef"]["name"] == "claim-student1"]
     assert adopted["status"]["phase"] == "Bound"
     # The wait for the API ran again, for the new server; then nothing is left to do.
-    assert whole.guest.commands()[-1] == (whole.guest.image_user, 0) and len(whole.guest.commands()) == 2
+    assert whole.guest.commands() == [(whole.guest.image_user, 0)] * 2
     assert whole.preview_ops("after the rebuild: nothing left to do") == {}
 
 
