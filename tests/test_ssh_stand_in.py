@@ -62,7 +62,8 @@ def _client(port: int, keys: dict[str, Path], user: str = USER, key: str = "prog
     """A client that accepts no host key but `host_key`'s (as the program's SSH, which is given the stack's)."""
     client = paramiko.SSHClient()
     kind, blob = Path(f"{keys[host_key]}.pub").read_text().split()[:2]
-    client.get_host_keys().add(f"[127.0.0.1]:{port}", kind, paramiko.PKey.from_type_string(kind, base64.b64decode(blob)))
+    known = paramiko.PKey.from_type_string(kind, base64.b64decode(blob))
+    client.get_host_keys().add(f"[127.0.0.1]:{port}", kind, known)
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     client.connect("127.0.0.1", port=port, username=user, key_filename=str(keys[key]), look_for_keys=False,
                    allow_agent=False, timeout=10)

@@ -1,10 +1,10 @@
 """The local cloud's tier: the real program, run by the real engine, against the OpenStack of `make cloud`.
 
-It runs when the engine is built and `cloud/cloud.sh check` says the cloud can be installed here (else its tests
-are deselected, with one line saying why); the whole hub's tests, when the local Kubernetes API (`make kube`) and the
-charts' archives (`make charts`) are there as well. The session starts the cloud (installing it first when needed) unless
-it already runs, and stops it again if it started it. Each step's wall time is printed at the end of the run and
-written to build/cloud/timings.json.
+It runs when the engine is built and `cloud/cloud.sh check` says the cloud can be installed here (else its tests are
+deselected, with one line saying why); the whole hub's tests, when the local Kubernetes API (`make kube`) and the
+charts' archives (`make charts`) are there as well. The session starts the cloud (installing it first when needed)
+unless it already runs, and stops it again if it started it. Each step's wall time is printed at the end of the run
+and written to build/cloud/timings.json.
 """
 
 from __future__ import annotations

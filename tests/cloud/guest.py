@@ -136,15 +136,16 @@ class ControlPlaneGuest:
         self.kubectl("apply", "-f", str(crds))
         log = self.work / "ssh_server.log"
         with log.open("ab") as output:
+            earlier = output.tell()  # what earlier boots logged
             self._ssh = subprocess.Popen(
                 [str(KUBE_SCRIPT), "exec", "--", sys.executable, "-m", "tests.cloud.ssh_server", "--address", address,
                  "--host-key", str(host_key), "--authorized-key", str(authorized_key), "--user", self.image_user],
                 cwd=PROJECT_DIR, env={**os.environ, **self.kube_environment}, stdin=subprocess.DEVNULL,
                 stdout=output, stderr=output, start_new_session=True)
         deadline = time.monotonic() + 30
-        while f"listening on {address}:22" not in log.read_text(errors="replace"):
+        while f"listening on {address}:22" not in (logged := log.read_bytes()[earlier:].decode(errors="replace")):
             if self._ssh.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the SSH server did not start:\n{log.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(f"the SSH server did not start:\n{logged[-2000:]}")
             time.sleep(0.1)
         self._booted = server.id
 

@@ -36,7 +36,7 @@ from ..conftest import PROJECT_DIR, set_path
 from .api import connect, csi_metadata, inventory, purge, settled
 from .conftest import Stopwatch
 from .guest import ControlPlaneGuest
-from .test_lifecycle import lab_hub
+from .test_lifecycle import REPLACING, lab_hub
 
 HUB = "course-hub"
 CHARTS = Path(os.environ.get("HUBSTACK_CHARTS", Path.home() / ".cache" / "hubstack-charts"))  # engine/charts.sh's
@@ -198,7 +198,8 @@ def test_a_chart_bumped_upgrades_its_release_in_place(whole: WholeHub):
                  for item in whole.get(kind, "--namespace", SYSTEM_NAMESPACE)["items"]
                  if item["metadata"]["labels"].get("release") == storage.CINDER_CSI_RELEASE]
     assert len(workloads) == 2  # the controller plugin and the node plugin
-    assert {item["metadata"]["labels"]["chart"] for item in workloads} == {f"{CINDER_CSI_CHART}-{DEFAULT_CINDER_CSI_CHART}"}
+    charts = {item["metadata"]["labels"]["chart"] for item in workloads}
+    assert charts == {f"{CINDER_CSI_CHART}-{DEFAULT_CINDER_CSI_CHART}"}
 
 
 def _home_volume(whole: WholeHub, claim: str, size_gb: int) -> str:
@@ -237,6 +238,24 @@ def test_a_home_of_an_earlier_cluster_is_given_back_to_its_user(whole: WholeHub)
     assert bound["spec"]["volumeName"] == adopted["metadata"]["name"]
 
 
+def test_a_new_control_plane_resumes_the_cluster_and_no_kubernetes_object_changes(whole: WholeHub):
+    """A change that replaces every server (the root disks' size, fixed at boot): the new control plane boots on the
+    same datastore, and the Kubernetes layer, whose provider is the cluster's server CA, is not touched."""
+    namespace_uid = whole.get("namespace", HUB_NAMESPACE)["metadata"]["uid"]
+    releases = whole.releases()
+    whole.change({"cluster.rootDiskGb": whole.hub["cluster"]["rootDiskGb"] + 1})
+    ops = whole.preview_ops("the root disks grown")
+    assert set(ops) == {"hub-cluster-control-plane", "hub-cluster-worker-1", "hub-cluster-api-ready"}, ops
+    assert set(ops.values()) <= REPLACING, ops
+    whole.up("the root disks grown: every server replaced")
+    found = inventory(whole.api)
+    assert [server_id for server_id, _ in whole.guest.boots][-1] == found.servers[HUB].id
+    assert len(whole.guest.boots) == 2 and whole.guest.commands() == [(whole.guest.image_user, 0)] * 2
+    assert whole.releases() == releases
+    assert whole.get("namespace", HUB_NAMESPACE)["metadata"]["uid"] == namespace_uid
+    assert whole.preview_ops("after the new control plane: nothing left to do") == {}
+
+
 # ------------------------------------------------------------------------------------------------- teardown
 
 
@@ -267,13 +286,13 @@ def test_teardown_keeps_the_cluster_in_its_datastore(whole: WholeHub):
 def test_the_rebuilt_control_plane_resumes_the_cluster(whole: WholeHub):
     whole.up("the rebuild after the teardown")
     found = inventory(whole.api)
-    assert [server_id for server_id, _ in whole.guest.boots][1:] == [found.servers[HUB].id]
+    assert [server_id for server_id, _ in whole.guest.boots][-1] == found.servers[HUB].id
     # The same cluster, from the datastore: no release installed or upgraded again.
     assert whole.releases() == whole.releases_before_teardown
     (adopted,) = [pv for pv in whole.get("pv")["items"] if pv["spec"]["claimRef"]["name"] == "claim-student1"]
     assert adopted["status"]["phase"] == "Bound"
     # The wait for the API ran again, for the new server; then nothing is left to do.
-    assert whole.guest.commands() == [(whole.guest.image_user, 0)] * 2
+    assert len(whole.guest.boots) == 3 and whole.guest.commands() == [(whole.guest.image_user, 0)] * 3
     assert whole.preview_ops("after the rebuild: nothing left to do") == {}
 
 
