@@ -103,15 +103,14 @@ class ControlPlaneGuest:
             self.boots.append((server.id, time.monotonic() - started))
 
     def _control_plane(self) -> Optional[tuple[Any, str]]:
-        """The hub's control plane and its floating IP, once Nova says it runs and Neutron that the address is its."""
-        servers = [server for server in self._admin.compute.servers(all_projects=True, name=f"^{self.hub}$")
-                   if server.status == "ACTIVE"]
-        if not servers:
-            return None
-        (server,) = servers
-        for port in self._admin.network.ports(device_id=server.id):
-            for address in self._admin.network.ips(port_id=port.id):
-                return self._admin.compute.get_server(server.id), address.floating_ip_address
+        """The hub's control plane and its floating IP, once Nova says it runs and Neutron that the address is its (of
+        an old and a new control plane, the one that holds the port the address is on)."""
+        for server in self._admin.compute.servers(all_projects=True, name=f"^{self.hub}$"):
+            if server.status != "ACTIVE":
+                continue
+            for port in self._admin.network.ports(device_id=server.id):
+                for address in self._admin.network.ips(port_id=port.id):
+                    return self._admin.compute.get_server(server.id), address.floating_ip_address
         return None
 
     def _boot(self, server: Any, address: str) -> None:

@@ -39,7 +39,8 @@ from .guest import ControlPlaneGuest
 from .test_lifecycle import REPLACING, lab_hub
 
 HUB = "course-hub"
-CHARTS = Path(os.environ.get("HUBSTACK_CHARTS", Path.home() / ".cache" / "hubstack-charts"))  # engine/charts.sh's
+# Where engine/charts.sh builds the charts' archives.
+CHARTS = Path(os.environ.get("HUBSTACK_CHARTS", Path.home() / ".cache" / "hubstack-charts"))
 # engine/charts.sh's Cinder CSI charts: the default, and the one before it, which the hub starts on to be bumped.
 CINDER_CSI_CHARTS = re.findall(r'^\s+"(\d+\.\d+\.\d+) v', (PROJECT_DIR / "engine" / "charts.sh").read_text(), re.M)
 # What the first up installs: (status, revision, chart version) of each release.
