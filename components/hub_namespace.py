@@ -29,5 +29,5 @@ class HubNamespace(pulumi.ComponentResource):
             manifests.namespace(manifests.HUB_NAMESPACE),
             on_cluster(self, args.kubernetes_provider),
         )
-        self.name = namespace.metadata.apply(lambda metadata: metadata.name)
+        self.name = namespace.metadata.apply(lambda metadata: metadata["name"])
         self.register_outputs({"name": self.name})

@@ -65,7 +65,7 @@ class Tls(pulumi.ComponentResource):
         release = helm.release(
             f"{name}-cert-manager", args.config, CERT_MANAGER_CHART, certificates.CERT_MANAGER_REPOSITORY,
             name=certificates.CERT_MANAGER_RELEASE,
-            namespace=namespace.metadata.apply(lambda metadata: metadata.name),
+            namespace=namespace.metadata.apply(lambda metadata: metadata["name"]),
             values=certificates.cert_manager_values(),
             opts=in_cluster,
         )
