@@ -26,5 +26,6 @@ def release(
     else:
         # A local archive is that version: its name says so and the config check found it.
         source = {"chart": str(archive)}
-    # `compat` is the SDK's constant: the provider tells v3 Release programs from older ones by it.
+    # `compat` is the SDK's constant: the provider tells v3 Release programs from older ones by it. `status` is
+    # asked for as an output, as the SDK's class asks for it (the engine's request is the same).
     return provider_resource(RELEASE, resource_name, {**source, **properties, "compat": "true", "status": None}, opts)
